@@ -1,0 +1,58 @@
+# SolSentry: `make demo` and `make test` install whatever is missing, then run.
+# Every install step is stamped, so a second run installs nothing.
+
+PYTHON   ?= python3
+VENV     := .venv
+MYTH     := .venv-mythril
+BIN      := $(VENV)/bin
+# Compilers the demo, the tests and the SmartBugs evaluation need (solc-js, user cache).
+SOLC_VERSIONS := 0.4.9 0.4.24 0.4.25 0.4.26 0.5.17 0.8.30 0.8.37
+
+export HARDHAT_DISABLE_TELEMETRY_PROMPT := true
+
+.PHONY: all install demo test test-fast lint lock clean
+
+all: install
+
+install: $(VENV)/.installed $(MYTH)/.installed node_modules/.installed
+	@$(BIN)/solsentry solc install --quiet $(SOLC_VERSIONS)
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -qq --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install -qq --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+# Mythril pins eth-abi<5, hexbytes<0.3, py-evm 0.7.0a1...: it cannot live beside web3 7.
+$(MYTH)/.installed: requirements-mythril.lock
+	@test -x $(MYTH)/bin/python || $(PYTHON) -m venv $(MYTH)
+	$(MYTH)/bin/python -m pip install -qq --disable-pip-version-check -r requirements-mythril.lock
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	@touch $@
+
+demo: install
+	$(BIN)/solsentry compile examples
+
+test: install
+	./node_modules/.bin/hardhat test
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -m "not slow"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Re-pin the Python environments after changing pyproject.toml (needs the registries).
+lock:
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	(echo "# The main environment (.venv), fully pinned; regenerate with: make lock"; \
+	 $(BIN)/pip freeze --all --exclude-editable | grep -v '^pip==' | sed 's/+cpu$$//') > requirements.lock
+
+clean:
+	rm -rf $(VENV) $(MYTH) node_modules artifacts cache .pytest_cache

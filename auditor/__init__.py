@@ -1,0 +1,3 @@
+"""SolSentry auditor: compile, analyze (Slither, Mythril), normalize, review, report."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,38 @@
+"""SolSentry settings: one pydantic-settings class, read from SOLSENTRY_* variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SOLSENTRY_", extra="ignore")
+
+    cache_dir: Path = Path.home() / ".cache" / "solsentry"
+    # Native solc (on PATH, or installed by solc-select / py-solc-x) is faster than solc-js.
+    solc_prefer_native: bool = True
+    # The solc-js API module (wrapper.js) comes from this npm release; it drives every soljson version.
+    solc_runtime_version: str = "0.8.30"
+    # How long the list of installable versions from the npm registry is trusted.
+    solc_versions_ttl_s: int = 24 * 3600
+    # Never ask the npm registry; use only what is cached.
+    offline: bool = False
+    npm: str = "npm"
+    node: str = "node"
+    npm_timeout_s: int = 300
+    # Mythril lives in its own virtual environment (it cannot share one with web3 7).
+    mythril_env: Path = PROJECT_ROOT / ".venv-mythril"
+
+    @property
+    def solc_dir(self) -> Path:
+        return self.cache_dir / "solc"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,21 @@
+"""Typed errors of the auditor package: one base, so callers can catch them all."""
+
+
+class AuditorError(Exception):
+    """Base of every error the auditor raises on purpose (bad input, missing tool, ...)."""
+
+
+class SolcError(AuditorError):
+    """A Solidity compiler could not be chosen, installed or run."""
+
+
+class PragmaError(SolcError):
+    """A `pragma solidity` constraint is malformed or cannot be satisfied."""
+
+
+class SolcInstallError(SolcError):
+    """A solc version could not be installed (offline, unknown version, broken package)."""
+
+
+class CompileError(AuditorError):
+    """The compiler rejected the sources; `message` carries its diagnostics."""

@@ -1,0 +1,91 @@
+"""Running a chosen compiler on sources through standard JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from auditor.errors import CompileError, SolcError
+from auditor.solc.provider import SolcBinary, SolcProvider
+from auditor.solc.sources import Remapping
+
+DEFAULT_OUTPUTS = ("abi", "evm.bytecode.object", "evm.deployedBytecode.object")
+
+
+@dataclass
+class CompileResult:
+    binary: SolcBinary
+    output: dict
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def contracts(self) -> list[tuple[str, str]]:
+        """(source unit, contract name) for every contract the compiler produced."""
+        return [(src, name) for src, cs in self.output.get("contracts", {}).items() for name in cs]
+
+
+def run_standard_json(binary: SolcBinary, request: dict, cwd: Path, timeout: float = 600) -> dict:
+    """Feed a standard-JSON request to `binary` (imports are read relative to `cwd`)."""
+    cmd = [str(binary.path), "--standard-json", "--allow-paths", str(cwd)]
+    try:
+        proc = subprocess.run(cmd, input=json.dumps(request), capture_output=True, text=True,
+                              cwd=cwd, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise SolcError(f"solc {binary.version} timed out after {timeout:.0f} s") from exc
+    except OSError as exc:
+        raise SolcError(f"solc {binary.version} could not be started: {exc}") from exc
+    try:
+        return json.loads(proc.stdout)
+    except ValueError:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise SolcError(f"solc {binary.version} returned no JSON (exit {proc.returncode}): {tail}") from None
+
+
+def compile_files(
+    files: Sequence[Path],
+    root: Path,
+    remappings: Sequence[Remapping] = (),
+    provider: SolcProvider | None = None,
+    binary: SolcBinary | None = None,
+    outputs: Sequence[str] = DEFAULT_OUTPUTS,
+    ast: bool = False,
+) -> CompileResult:
+    """Compile `files` as one unit with the compiler their pragmas (and imports) allow.
+
+    Source unit names are paths relative to `root`, which is also where imports are read.
+    """
+    root = root.resolve()
+    if binary is None:
+        binary = (provider or SolcProvider()).for_files(files, remappings, [root])
+    sources = {}
+    for f in files:
+        f = f.resolve()
+        name = os.path.relpath(f, root) if f.is_relative_to(root) else str(f)
+        sources[name] = {"content": f.read_text(encoding="utf-8", errors="replace")}
+    selection: dict = {"*": {"*": list(outputs)}}
+    if ast:
+        selection["*"][""] = ["ast"]
+    request = {
+        "language": "Solidity",
+        "sources": sources,
+        "settings": {"outputSelection": selection, "remappings": [str(r) for r in remappings],
+                     "optimizer": {"enabled": False}},
+    }
+    output = run_standard_json(binary, request, root)
+    result = CompileResult(binary, output)
+    for e in output.get("errors", []):
+        text = (e.get("formattedMessage") or e.get("message", "")).strip()
+        (result.errors if e.get("severity") == "error" else result.warnings).append(text)
+    return result
+
+
+def compile_or_raise(files: Sequence[Path], root: Path, **kwargs) -> CompileResult:
+    result = compile_files(files, root, **kwargs)
+    if result.errors:
+        raise CompileError(f"solc {result.binary.version} rejected the sources:\n" + "\n".join(result.errors))
+    return result

@@ -1,0 +1,1 @@
+"""SolSentry finetune: training data and LoRA fine-tuning of the review models."""

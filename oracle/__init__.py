@@ -1,0 +1,1 @@
+"""SolSentry oracle: on-chain audit requests answered with signed, hashed reports."""
