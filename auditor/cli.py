@@ -16,6 +16,8 @@ from auditor import __version__
 BUILTIN_COMMANDS = {
     "solc": "auditor.commands.solc:solc",
     "compile": "auditor.commands.compile:compile_cmd",
+    "audit": "auditor.commands.audit:audit_cmd",
+    "eval": "auditor.commands.eval:eval_group",
 }
 
 

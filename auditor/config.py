@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     npm_timeout_s: int = 300
     # Mythril lives in its own virtual environment (it cannot share one with web3 7).
     mythril_env: Path = PROJECT_ROOT / ".venv-mythril"
+    # Mythril's --execution-timeout per contract, and the address-space cap of its process.
+    mythril_timeout_s: int = 60
+    mythril_memory_mb: int = 4096
+    # Larger sources are reported as errors instead of compiled (a generated 5 MB file would
+    # take solc-js minutes and gigabytes).
+    max_source_bytes: int = 2_000_000
 
     @property
     def solc_dir(self) -> Path:

@@ -19,3 +19,7 @@ class SolcInstallError(SolcError):
 
 class CompileError(AuditorError):
     """The compiler rejected the sources; `message` carries its diagnostics."""
+
+
+class TargetError(AuditorError):
+    """The path to audit is missing, not Solidity, or holds no Solidity sources."""

@@ -29,8 +29,17 @@ class CompileResult:
         return [(src, name) for src, cs in self.output.get("contracts", {}).items() for name in cs]
 
 
-def run_standard_json(binary: SolcBinary, request: dict, cwd: Path, timeout: float = 600) -> dict:
-    """Feed a standard-JSON request to `binary` (imports are read relative to `cwd`)."""
+def run_standard_json(binary: SolcBinary, request: dict, cwd: Path, timeout: float = 600,
+                      include: Sequence[Path] = (), resident: bool = True) -> dict:
+    """Feed a standard-JSON request to `binary` (imports are read relative to `cwd`, then `include`).
+
+    solc-js compilers stay resident (see server.py) unless `resident` is False.
+    """
+    if binary.kind == "solc-js" and resident:
+        from auditor.solc.server import pool
+
+        return pool().get(binary).compile(request, cwd, list(include), timeout)
+    # Native solc gets only --allow-paths: include roots reach it as remappings (see targets).
     cmd = [str(binary.path), "--standard-json", "--allow-paths", str(cwd)]
     try:
         proc = subprocess.run(cmd, input=json.dumps(request), capture_output=True, text=True,
@@ -54,6 +63,8 @@ def compile_files(
     binary: SolcBinary | None = None,
     outputs: Sequence[str] = DEFAULT_OUTPUTS,
     ast: bool = False,
+    include: Sequence[Path] = (),
+    timeout: float = 600,
 ) -> CompileResult:
     """Compile `files` as one unit with the compiler their pragmas (and imports) allow.
 
@@ -76,7 +87,7 @@ def compile_files(
         "settings": {"outputSelection": selection, "remappings": [str(r) for r in remappings],
                      "optimizer": {"enabled": False}},
     }
-    output = run_standard_json(binary, request, root)
+    output = run_standard_json(binary, request, root, timeout=timeout, include=include)
     result = CompileResult(binary, output)
     for e in output.get("errors", []):
         text = (e.get("formattedMessage") or e.get("message", "")).strip()

@@ -133,7 +133,34 @@ function combined(solc, opts) {
   return finish(0, JSON.stringify(result), text);
 }
 
+// `--serve`: a SolSentry extension. Loads the compiler once and answers standard-JSON requests
+// read from stdin, one JSON line each ({"input": {...}, "base": "/dir"}), with a length line and
+// the output. solc-js is slow to load and its JIT warms up over repeated compiles: a resident
+// compiler is several times faster than one process per file.
+function serve(solc) {
+  const readline = require('readline');
+  const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+  rl.on('line', (line) => {
+    let out;
+    try {
+      const req = JSON.parse(line);
+      out = solc.compile(JSON.stringify(req.input), makeReader({ basePath: req.base, includePaths: req.include || [] }));
+    } catch (e) {
+      out = JSON.stringify({ errors: [{ severity: 'error', type: 'SolSentryWrapperError', component: 'wrapper',
+        message: String(e && e.message || e), formattedMessage: String(e && e.message || e) }] });
+    }
+    process.stdout.write(`${Buffer.byteLength(out)}\n${out}`);
+  });
+  rl.on('close', () => process.exit(0));
+}
+
 function main() {
+  if (args.length === 1 && args[0] === '--serve') {
+    let solc;
+    try { solc = require(runtime)(require(path.join(versionDir, 'soljson.js'))); }
+    catch (e) { return finish(1, '', `Error: cannot load solc-js from ${versionDir}: ${e.message}`); }
+    return serve(solc);
+  }
   let opts;
   try { opts = parseArgs(args); } catch (e) { return usage(e.message); }
   let solc;

@@ -11,6 +11,11 @@ answered here from the environment instead.
 import os
 import sys
 
+# Run as a script, this file's directory comes first on sys.path, and it holds SolSentry's own
+# mythril.py adapter, which would shadow the real `mythril` package.
+if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+    sys.path.pop(0)
+
 
 def main() -> None:
     solc = os.environ.get("SOLC")

@@ -1,0 +1,69 @@
+"""Tool results keyed by what determines them: the sources' content, the compiler, the tool's
+version and settings. An unchanged re-audit reads them back instead of analyzing again."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from auditor.findings import Confidence, Severity
+from auditor.tools.base import RawFinding, RawLocation, ToolOutcome
+
+CACHE_FORMAT = 1
+
+
+class ResultCache:
+    def __init__(self, root: Path, enabled: bool = True) -> None:
+        self.root = root / "results"
+        self.enabled = enabled
+
+    @staticmethod
+    def key(*parts: object) -> str:
+        h = hashlib.sha256(f"solsentry-cache/{CACHE_FORMAT}".encode())
+        for p in parts:
+            h.update(b"\x1f" + str(p).encode())
+        return h.hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict | None:
+        if not self.enabled:
+            return None
+        try:
+            return json.loads(self._path(key).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def put(self, key: str, value: dict) -> None:
+        if not self.enabled:
+            return
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(value, fh)
+        os.replace(tmp, path)
+
+
+def outcome_to_json(o: ToolOutcome) -> dict:
+    return dataclasses.asdict(o)
+
+
+def outcome_from_json(d: dict) -> ToolOutcome:
+    findings = [RawFinding(**{**f, "severity": Severity(f["severity"]), "confidence": Confidence(f["confidence"]),
+                              "locations": [RawLocation(**loc) for loc in f["locations"]]})
+                for f in d.get("findings", [])]
+    return ToolOutcome(d["state"], findings, d.get("message"), d.get("duration_s", 0.0))
+
+
+def content_hash(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        h.update(str(p).encode() + b"\0")
+        h.update(hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()

@@ -1,0 +1,121 @@
+"""`solsentry audit PATH`: analyze a contract, directory or project and report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+FORMATS = ("json", "sarif", "md", "html")
+
+
+def _tools(value: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(t.strip().lower() for t in value.split(",") if t.strip()))
+    if not names:
+        raise click.BadParameter("give at least one tool", param_hint="--tools")
+    from auditor.tools.registry import TOOL_NAMES
+
+    bad = [n for n in names if n not in TOOL_NAMES]
+    if bad:
+        raise click.BadParameter(f"unknown tool {', '.join(bad)} (available: {', '.join(TOOL_NAMES)})",
+                                 param_hint="--tools")
+    return names
+
+
+@click.command("audit")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--tools", "tools", default="slither,mythril", show_default=True,
+              help="Comma-separated tools to run.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Report format written to --out (or stdout); default: terminal summary only "
+                   "(with --out: guessed from its extension, else json).")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to FILE.")
+@click.option("--fail-on", type=click.Choice(["high", "medium", "low", "none"]), default="high",
+              show_default=True, help="Exit 1 when a counted finding is at or above this severity.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Parallel workers [default: CPUs].")
+@click.option("--mythril-timeout", type=click.IntRange(min=1), default=None,
+              help="Mythril execution time budget per contract, seconds [default: 60].")
+@click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False),
+              help="Findings accepted in this baseline file do not count.")
+@click.option("--write-baseline", type=click.Path(path_type=Path, dir_okay=False),
+              help="Accept every current finding: write them to FILE as a baseline.")
+@click.option("--include-dependencies", is_flag=True, help="Also report findings in dependencies.")
+@click.option("--include-tests", is_flag=True, help="Also analyze test and script contracts.")
+@click.option("--no-cache", is_flag=True, help="Analyze again even when results are cached.")
+@click.option("--quiet", "-q", is_flag=True, help="No summary table and no progress.")
+def audit_cmd(path: Path, tools: str, fmt: str | None, out: Path | None, fail_on: str, jobs: int | None,
+              mythril_timeout: int | None, baseline: Path | None, write_baseline: Path | None,
+              include_dependencies: bool, include_tests: bool, no_cache: bool, quiet: bool) -> None:
+    """Audit PATH (a .sol file, a directory, or a Hardhat/Foundry/Truffle project).
+
+    Exit 0: nothing at or above --fail-on; 1: there is; 2: usage or analysis error.
+    """
+    from rich.console import Console
+
+    from auditor.pipeline import AuditOptions, audit
+    from auditor.report.formats import get_format
+    from auditor.report.model import fails
+    from auditor.report.terminal import render_summary
+    from auditor.suppress import write_baseline as save_baseline
+
+    names = _tools(tools)
+    if fmt is None and out is not None:
+        fmt = _format_for(out)
+    err = Console(stderr=True)
+    options = AuditOptions(tools=names, jobs=jobs, mythril_timeout=mythril_timeout, use_cache=not no_cache,
+                           include_dependencies=include_dependencies, include_tests=include_tests,
+                           baseline=baseline)
+    report = audit(path, options) if quiet or not err.is_terminal else _with_progress(path, options, err)
+
+    if write_baseline is not None:
+        n = save_baseline(report.findings, write_baseline)
+        err.print(f"baseline: {n} finding(s) accepted in {write_baseline}")
+    if fmt is not None:
+        text = get_format(fmt).render(report)
+        if out is not None:
+            out.write_text(text, encoding="utf-8")
+            err.print(f"report ({fmt}) written to {out}")
+        else:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    if not quiet:
+        render_summary(report, Console(stderr=fmt is not None and out is None))
+    compiled = [f for f in report.files if not f.dependency and f.status == "compiled"]
+    if not compiled:
+        errors = [f"{f.path}: {f.error}" for f in report.files if f.status == "error"]
+        err.print("[red]error:[/red] nothing could be analyzed:\n" + "\n".join(errors), markup=True,
+                  highlight=False)
+        sys.exit(2)
+    if report.tool_runs and not any(r.state == "ok" for r in report.tool_runs):
+        err.print("[red]error:[/red] every tool run failed; see the tool status above", markup=True)
+        sys.exit(2)
+    sys.exit(1 if fails(report, fail_on) else 0)
+
+
+def _format_for(out: Path) -> str:
+    from auditor.errors import AuditorError
+    from auditor.report.formats import format_for_path
+
+    try:
+        return format_for_path(out).NAME
+    except AuditorError:
+        return "json"
+
+
+def _with_progress(path: Path, options, console):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from auditor.pipeline import audit
+
+    labels = {"compile": "compile + slither", "mythril": "mythril"}
+    with Progress(TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        tasks: dict[str, int] = {}
+
+        def tick(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(labels.get(stage, stage), total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        options.progress = tick
+        return audit(path, options)

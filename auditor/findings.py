@@ -1,0 +1,110 @@
+"""The one normalized finding every tool, report, API, model prompt and on-chain hash uses."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Severity(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFORMATIONAL = "informational"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1, Severity.INFORMATIONAL: 0}
+
+
+class Confidence(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Category(StrEnum):
+    """Weakness classes (the DASP top 10 that SmartBugs labels with, plus code quality)."""
+
+    REENTRANCY = "reentrancy"
+    ACCESS_CONTROL = "access_control"
+    ARITHMETIC = "arithmetic"
+    UNCHECKED_LOW_LEVEL_CALLS = "unchecked_low_level_calls"
+    DENIAL_OF_SERVICE = "denial_of_service"
+    BAD_RANDOMNESS = "bad_randomness"
+    FRONT_RUNNING = "front_running"
+    TIME_MANIPULATION = "time_manipulation"
+    SHORT_ADDRESSES = "short_addresses"
+    OTHER = "other"
+    CODE_QUALITY = "code_quality"
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    file: str = Field(description="Path relative to the audited target, '/'-separated")
+    start_line: int = Field(ge=1)
+    end_line: int = Field(ge=1)
+    contract: str | None = None
+    function: str | None = None
+
+
+class Reporter(BaseModel):
+    """One tool detector that reported the finding."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tool: str
+    detector: str
+    severity: Severity
+    confidence: Confidence
+
+
+class Finding(BaseModel):
+    id: str = Field(description="Content hash of the weakness and its place (stable across runs)")
+    fingerprint: str = Field(description="Survives unrelated edits: hash of the place by name and its code")
+    title: str
+    swc: str | None = Field(default=None, description="SWC id such as 'SWC-107', when one applies")
+    category: Category
+    severity: Severity
+    confidence: Confidence
+    locations: list[Location] = Field(min_length=1)
+    description: str
+    tools: list[str]
+    reporters: list[Reporter]
+    suppressed: str | None = Field(
+        default=None, description="Why the finding does not count: 'inline' or 'baseline'; null if it counts")
+
+    @property
+    def primary(self) -> Location:
+        return self.locations[0]
+
+
+def sort_key(f: Finding) -> tuple:
+    return (-f.severity.rank, f.primary.file, f.primary.start_line, f.category, f.title, f.id)
+
+
+def _sha(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:16]
+
+
+def finding_id(category: str, swc: str | None, loc: Location) -> str:
+    return _sha(category, swc or "", loc.file, loc.start_line, loc.end_line, loc.contract or "",
+                loc.function or "")
+
+
+def fingerprint(category: str, swc: str | None, loc: Location, source_lines: list[str]) -> str:
+    """A place named by file, contract and function plus the flagged code with whitespace removed.
+
+    Line numbers are left out on purpose: code added above a finding moves it, but does not
+    make it a new finding (Slither's line-keyed triage database re-reports it; crytic/slither#1965).
+    """
+    snippet = "".join(source_lines[loc.start_line - 1 : loc.end_line])
+    code = re.sub(r"\s+", "", snippet)
+    return _sha(category, swc or "", loc.file, loc.contract or "", loc.function or "", code)

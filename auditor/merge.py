@@ -1,0 +1,101 @@
+"""From tools' raw findings to normalized, merged `Finding`s."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from auditor.findings import Category, Finding, Location, Reporter, finding_id, fingerprint, sort_key
+from auditor.swc import mythril_class, slither_class
+from auditor.tools.base import RawFinding
+
+_CONF_RANK = {"low": 0, "medium": 1, "high": 2}
+
+
+def classify(raw: RawFinding) -> tuple[str | None, Category]:
+    if raw.tool == "mythril":
+        return mythril_class(raw.detector)
+    return slither_class(raw.detector)
+
+
+def _overlap(a: Location, b: Location) -> bool:
+    return a.file == b.file and a.start_line <= b.end_line and b.start_line <= a.end_line
+
+
+def _span(loc: Location) -> int:
+    return loc.end_line - loc.start_line
+
+
+class _Group:
+    def __init__(self, raw: RawFinding, swc: str | None, category: Category, locs: list[Location]) -> None:
+        self.items = [(raw, swc)]
+        self.category = category
+        self.locations = locs
+
+    def accepts(self, category: Category, locs: list[Location]) -> bool:
+        # Same weakness at the same place: the category matches and the primary places overlap
+        # (a function-wide finding and a finding on a line inside that function overlap).
+        return category == self.category and _overlap(self.locations[0], locs[0])
+
+    def add(self, raw: RawFinding, swc: str | None, locs: list[Location]) -> None:
+        self.items.append((raw, swc))
+        for loc in locs:
+            if loc not in self.locations:
+                self.locations.append(loc)
+
+
+def merge(raws: Iterable[RawFinding], read_lines: Callable[[str], list[str]]) -> list[Finding]:
+    """Normalize raw findings and merge those of the same weakness at the same place.
+
+    `read_lines(file)` returns the lines of a target file (for the fingerprint).
+    """
+    groups: list[_Group] = []
+    seen: set[tuple] = set()
+    for raw in raws:
+        swc, category = classify(raw)
+        locs = [Location(file=loc.file, start_line=max(1, loc.start_line), end_line=max(loc.start_line, loc.end_line),
+                         contract=loc.contract, function=loc.function) for loc in raw.locations]
+        # The same file analyzed through two compilation units reports the same thing twice.
+        key = (raw.tool, raw.detector, tuple(locs))
+        if key in seen:
+            continue
+        seen.add(key)
+        for g in groups:
+            if g.accepts(category, locs):
+                g.add(raw, swc, locs)
+                break
+        else:
+            groups.append(_Group(raw, swc, category, list(locs)))
+    return sorted((_finding(g, read_lines) for g in groups), key=sort_key)
+
+
+def _finding(g: _Group, read_lines: Callable[[str], list[str]]) -> Finding:
+    raws = [r for r, _ in g.items]
+    top = max(raws, key=lambda r: (r.severity.rank, _CONF_RANK[r.confidence.value], r.tool == "slither"))
+    swcs = sorted({s for _, s in g.items if s})
+    swc = swcs[0] if swcs else None
+    # The most specific place first: that is where a reader (and SARIF) should look.
+    locations = sorted(g.locations, key=lambda loc: (_span(loc), loc.file, loc.start_line))
+    primary = locations[0]
+    # A line-level location (e.g. Mythril's) lacks the function Slither knows: borrow it.
+    if primary.function is None or primary.contract is None:
+        for loc in locations[1:]:
+            if loc.file == primary.file and loc.start_line <= primary.start_line <= loc.end_line:
+                primary = primary.model_copy(update={"contract": primary.contract or loc.contract,
+                                                     "function": primary.function or loc.function})
+                locations[0] = primary
+                break
+    reporters = sorted({Reporter(tool=r.tool, detector=r.detector, severity=r.severity, confidence=r.confidence)
+                        for r in raws}, key=lambda r: (r.tool, r.detector))
+    descriptions = []
+    for r in sorted(raws, key=lambda r: (r.tool, r.detector)):
+        text = f"[{r.tool}:{r.detector}] {r.description}"
+        if text not in descriptions:
+            descriptions.append(text)
+    return Finding(
+        id=finding_id(g.category, swc, primary),
+        fingerprint=fingerprint(g.category, swc, primary, read_lines(primary.file)),
+        title=top.title, swc=swc, category=g.category, severity=top.severity,
+        confidence=max((r.confidence for r in raws), key=lambda c: _CONF_RANK[c.value]),
+        locations=locations, description="\n".join(descriptions),
+        tools=sorted({r.tool for r in raws}), reporters=reporters,
+    )

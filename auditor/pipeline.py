@@ -1,0 +1,275 @@
+"""`audit(target, options) -> Report`: the one path every caller (CLI, API, oracle, eval) uses."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+
+from auditor import __version__
+from auditor.cache import ResultCache, outcome_from_json, outcome_to_json
+from auditor.config import get_settings
+from auditor.errors import AuditorError
+from auditor.merge import merge
+from auditor.report.model import Report, SourceFile, ToolInfo, ToolRun, ToolState, summarize
+from auditor.solc.provider import SolcProvider
+from auditor.solc.sources import compilation_unit, unit_constraints
+from auditor.stages import Deployable, FileStage, run_file_stage, worker_init
+from auditor.suppress import apply_baseline, apply_inline, load_baseline
+from auditor.targets import Target, load_target
+from auditor.tools.base import RawFinding, Tool, ToolOutcome, Work
+from auditor.tools.registry import TOOL_NAMES, get_tool
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]   # (stage, done, total)
+
+
+@dataclass
+class AuditOptions:
+    tools: tuple[str, ...] = TOOL_NAMES
+    jobs: int | None = None
+    mythril_timeout: int | None = None
+    use_cache: bool = True
+    include_dependencies: bool = False
+    include_tests: bool = False
+    baseline: Path | None = None
+    progress: Progress | None = field(default=None, repr=False)
+
+
+@dataclass
+class _Planned:
+    work: Work
+    key: str                      # cache key of the file stage (sources + compiler + tool versions)
+
+
+def audit(path: str | Path, options: AuditOptions | None = None) -> Report:
+    options = options or AuditOptions()
+    started = time.monotonic()
+    settings = get_settings()
+    unknown = [t for t in options.tools if t not in TOOL_NAMES]
+    if unknown or not options.tools:
+        raise AuditorError(f"unknown tool(s) {', '.join(unknown) or '(none given)'}; available: "
+                           f"{', '.join(TOOL_NAMES)}")
+    target = load_target(path, include_tests=options.include_tests)
+    accepted = load_baseline(options.baseline) if options.baseline else set()
+    tools = {n: get_tool(n, execution_timeout=options.mythril_timeout) if n == "mythril" else get_tool(n)
+             for n in options.tools}
+    cache_store = ResultCache(settings.cache_dir, enabled=options.use_cache)
+    runs: list[ToolRun] = []
+    files: dict[str, SourceFile] = {}
+    raws: list[RawFinding] = []
+
+    planned = _plan(target, files, tools, settings.max_source_bytes)
+    stages = _file_stages(planned, tools, cache_store, options, runs, files, raws)
+
+    mythril = tools.get("mythril")
+    if mythril is not None:
+        _mythril_stage(mythril, planned, stages, cache_store, options, runs, raws)
+
+    lines = _line_reader(target)
+    findings = merge(raws, lines)
+    if not options.include_dependencies:
+        findings = [f for f in findings if not target.is_dependency(target.root / f.primary.file)]
+    apply_inline(findings, lines)
+    apply_baseline(findings, accepted)
+    infos = []
+    for name, tool in tools.items():
+        mine = [r for r in runs if r.tool == name]
+        infos.append(ToolInfo(name=name, version=_tool_version(tool), runs=len(mine),
+                              **{s.value: sum(r.state == s for r in mine) for s in ToolState}))
+    return Report(
+        solsentry_version=__version__, target=str(path), target_kind=target.kind, tools=infos,
+        tool_runs=sorted(runs, key=lambda r: (r.tool, r.unit)),
+        files=sorted(files.values(), key=lambda f: (f.dependency, f.path)),
+        findings=findings, summary=summarize(findings), duration_s=round(time.monotonic() - started, 3),
+    )
+
+
+def _plan(target: Target, files: dict[str, SourceFile], tools: dict[str, Tool], max_bytes: int) -> list[_Planned]:
+    provider = SolcProvider()
+    remaps = tuple(str(r) for r in target.remappings)
+    include = tuple(str(p) for p in target.include_roots)
+    versions = "|".join(f"{n}={_tool_version(t)}" for n, t in sorted(tools.items()) if t.SCOPE == "file")
+    planned = []
+    for src in target.sources:
+        rel = target.relpath(src)
+        data = src.read_bytes()
+        entry = SourceFile(path=rel, sha256=hashlib.sha256(data).hexdigest())
+        files[rel] = entry
+        if len(data) > max_bytes:
+            entry.status, entry.error = "error", (
+                f"file is {len(data) / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit "
+                "(SOLSENTRY_MAX_SOURCE_BYTES)")
+            continue
+        try:
+            unit = compilation_unit([src], target.remappings, target.include_roots)
+            binary = provider.select([(target.relpath(p), c) for p, c in unit_constraints(unit)])
+        except AuditorError as exc:
+            entry.status, entry.error = "error", str(exc)
+            continue
+        entry.solc = str(binary.version)
+        members = sorted(unit)
+        for dep in members:
+            drel = target.relpath(dep)
+            if drel not in files and target.is_dependency(dep):
+                files[drel] = SourceFile(path=drel, sha256=hashlib.sha256(dep.read_bytes()).hexdigest(),
+                                         dependency=True, solc=str(binary.version))
+        names = tuple(target.relpath(p) for p in members)
+        content = hashlib.sha256()
+        for p, n in zip(members, names, strict=True):
+            content.update(n.encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+        work = Work(root=str(target.root), file=rel, unit=names, solc_path=str(binary.path),
+                    solc_version=str(binary.version), solc_kind=binary.kind, remappings=remaps, include=include)
+        key = ResultCache.key("file-stage", rel, content.hexdigest(), binary.version, remaps, versions)
+        planned.append(_Planned(work, key))
+    return planned
+
+
+def _file_stages(planned: list[_Planned], tools: dict[str, Tool], cache_store: ResultCache, options: AuditOptions,
+                 runs: list[ToolRun], files: dict[str, SourceFile], raws: list[RawFinding]) -> dict[str, FileStage]:
+    """Compile every own file (and run Slither on it) in worker processes, or read the cache."""
+    with_slither = "slither" in tools
+    results: dict[str, FileStage] = {}
+    todo = []
+    for p in planned:
+        hit = cache_store.get(p.key + ("+slither" if with_slither else ""))
+        if hit is not None:
+            results[p.work.file] = _stage_from_json(hit)
+        else:
+            todo.append(p)
+    done = len(results)
+    _tick(options, "compile", done, len(planned))
+    if todo:
+        ctx = multiprocessing.get_context("forkserver")
+        jobs = min(_jobs(options), len(todo))
+        pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=worker_init)
+        try:
+            futures: dict[Future, _Planned] = {pool.submit(run_file_stage, p.work, with_slither): p for p in todo}
+            for fut in as_completed(futures):
+                p = futures[fut]
+                try:
+                    stage = fut.result()
+                except BrokenProcessPool:
+                    stage = FileStage(errors=["the analysis worker crashed (out of memory?)"])
+                except Exception as exc:  # a bug in a worker must not lose the other files' results
+                    log.exception("file stage failed for %s", p.work.file)
+                    stage = FileStage(errors=[f"internal error: {type(exc).__name__}: {exc}"])
+                results[p.work.file] = stage
+                if not (stage.errors and stage.errors[0].startswith(("the analysis worker", "internal error"))):
+                    cache_store.put(p.key + ("+slither" if with_slither else ""), _stage_to_json(stage))
+                done += 1
+                _tick(options, "compile", done, len(planned))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    cached = {p.work.file for p in planned if p not in todo}
+    for p in planned:
+        stage = results[p.work.file]
+        entry = files[p.work.file]
+        if stage.errors:
+            entry.status, entry.error = "error", _first_error(stage.errors)
+            if with_slither:
+                runs.append(ToolRun(tool="slither", unit=p.work.file, state=ToolState.SKIPPED,
+                                    message="not compiled"))
+            continue
+        if with_slither and stage.slither is not None:
+            o = stage.slither
+            runs.append(ToolRun(tool="slither", unit=p.work.file, state=ToolState(o.state), message=o.message,
+                                duration_s=round(o.duration_s, 3), findings=len(o.findings),
+                                cached=p.work.file in cached))
+            raws.extend(o.findings)
+    for entry in files.values():
+        if entry.status == "error" and with_slither and not any(r.unit == entry.path for r in runs):
+            runs.append(ToolRun(tool="slither", unit=entry.path, state=ToolState.SKIPPED, message="not compiled"))
+    return results
+
+
+def _mythril_stage(tool: Tool, planned: list[_Planned], stages: dict[str, FileStage], cache_store: ResultCache,
+                   options: AuditOptions, runs: list[ToolRun], raws: list[RawFinding]) -> None:
+    reason = tool.unavailable()
+    jobs: list[tuple[Work, Deployable, str]] = []
+    for p in planned:
+        stage = stages.get(p.work.file)
+        if stage is None or stage.errors:
+            continue
+        for c in stage.contracts:
+            work = Work(**{**asdict(p.work), "contract": c.name})
+            key = ResultCache.key("mythril", p.key, c.name, _tool_version(tool), tool.settings_key())
+            jobs.append((work, c, key))
+    if reason:
+        for work, c, _ in jobs:
+            runs.append(ToolRun(tool="mythril", unit=f"{work.file}:{c.name}", state=ToolState.SKIPPED,
+                                message=reason))
+        return
+
+    def one(item: tuple[Work, Deployable, str]) -> tuple[ToolOutcome, bool]:
+        work, _c, key = item
+        hit = cache_store.get(key)
+        if hit is not None:
+            return outcome_from_json(hit), True
+        outcome = tool.run(work)
+        if outcome.state == "ok":
+            cache_store.put(key, outcome_to_json(outcome))
+        return outcome, False
+
+    _tick(options, "mythril", 0, len(jobs))
+    with ThreadPoolExecutor(_jobs(options)) as pool:
+        futures = {pool.submit(one, item): item for item in jobs}
+        for i, fut in enumerate(as_completed(futures), 1):
+            work, c, _ = futures[fut]
+            try:
+                outcome, cached = fut.result()
+            except Exception as exc:
+                log.exception("mythril failed on %s:%s", work.file, c.name)
+                outcome, cached = ToolOutcome("failed", message=f"internal error: {exc}"), False
+            runs.append(ToolRun(tool="mythril", unit=f"{work.file}:{c.name}", state=ToolState(outcome.state),
+                                message=outcome.message, duration_s=round(outcome.duration_s, 3),
+                                findings=len(outcome.findings), cached=cached))
+            raws.extend(outcome.findings)
+            _tick(options, "mythril", i, len(jobs))
+
+
+def _stage_to_json(stage: FileStage) -> dict:
+    return {"errors": stage.errors, "warnings": stage.warnings, "contracts": [asdict(c) for c in stage.contracts],
+            "slither": outcome_to_json(stage.slither) if stage.slither else None}
+
+
+def _stage_from_json(d: dict) -> FileStage:
+    return FileStage(errors=d["errors"], warnings=d.get("warnings", 0),
+                     contracts=[Deployable(**c) for c in d["contracts"]],
+                     slither=outcome_from_json(d["slither"]) if d.get("slither") else None)
+
+
+def _first_error(errors: list[str]) -> str:
+    text = errors[0].strip()
+    return text if len(text) < 2000 else text[:2000] + " ..."
+
+
+def _line_reader(target: Target) -> Callable[[str], list[str]]:
+    @cache
+    def read(rel: str) -> list[str]:
+        try:
+            return (target.root / rel).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return []
+    return read
+
+
+def _jobs(options: AuditOptions) -> int:
+    return max(1, options.jobs or os.cpu_count() or 1)
+
+
+def _tick(options: AuditOptions, stage: str, done: int, total: int) -> None:
+    if options.progress is not None:
+        options.progress(stage, done, total)
+
+
+def _tool_version(tool: Tool) -> str:
+    return tool.version()

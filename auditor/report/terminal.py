@@ -1,0 +1,87 @@
+"""The report on a terminal, with rich: findings table, tool failures, one-line summary.
+
+Text from sources and tools is passed as `rich.text.Text`, never as markup, so a title such as
+`[bold]x[/]` prints as written.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from auditor.findings import Finding, Severity, sort_key
+from auditor.report.markdown import location_text, scope_text
+from auditor.report.model import Report, ToolState
+
+SEVERITY_STYLES = {
+    Severity.HIGH: "bold red",
+    Severity.MEDIUM: "bold yellow",
+    Severity.LOW: "cyan",
+    Severity.INFORMATIONAL: "dim",
+}
+
+
+def summary_line(report: Report) -> Text:
+    """e.g. `3 findings: 1 high, 1 medium, 1 low, 0 informational (1 suppressed); 1 tool run failed`."""
+    s = report.summary
+    counted = s.high + s.medium + s.low + s.informational
+    line = Text(f"{counted} finding{'' if counted == 1 else 's'}: ", style="bold")
+    for i, sev in enumerate(SEVERITY_STYLES):
+        n = getattr(s, sev.value)
+        if i:
+            line.append(", ")
+        line.append(f"{n} {sev.value}", style=SEVERITY_STYLES[sev] if n else "dim")
+    if s.suppressed:
+        line.append(f" ({s.suppressed} suppressed)", style="dim")
+    bad = sum(r.state in (ToolState.FAILED, ToolState.TIMEOUT) for r in report.tool_runs)
+    if bad:
+        line.append(f"; {bad} tool run{'' if bad == 1 else 's'} failed or timed out", style="bold red")
+    return line
+
+
+def findings_table(findings: list[Finding]) -> Table:
+    table = Table(title="Findings", title_justify="left", show_lines=False, expand=False)
+    table.add_column("Severity", no_wrap=True)
+    table.add_column("Title", overflow="fold")
+    table.add_column("Location", overflow="fold")
+    table.add_column("Tools", no_wrap=True)
+    for f in sorted(findings, key=sort_key):
+        where = Text(location_text(f.primary))
+        if scope := scope_text(f.primary):
+            where.append(f"\n{scope}", style="dim")
+        title = Text(f.title)
+        if f.swc:
+            title.append(f" ({f.swc})", style="dim")
+        severity = Text(f.severity.value, style=SEVERITY_STYLES[f.severity])
+        if f.suppressed:
+            severity.append(f"\nsuppressed: {f.suppressed}", style="dim")
+        table.add_row(severity, title, where, Text(", ".join(f.tools)))
+    return table
+
+
+def tool_failures_table(report: Report) -> Table | None:
+    """Failed and timed-out tool runs, or None when every run finished."""
+    bad = [r for r in report.tool_runs if r.state in (ToolState.FAILED, ToolState.TIMEOUT)]
+    if not bad:
+        return None
+    table = Table(title="Tool failures (their findings are missing)", title_justify="left",
+                  title_style="bold red")
+    table.add_column("Tool", no_wrap=True)
+    table.add_column("Unit", overflow="fold")
+    table.add_column("State", no_wrap=True)
+    table.add_column("Message", overflow="fold")
+    for r in bad:
+        table.add_row(Text(r.tool), Text(r.unit), Text(r.state.value, style="bold red"), Text(r.message or ""))
+    return table
+
+
+def render_summary(report: Report, console: Console | None = None, *, show_suppressed: bool = False) -> None:
+    """Print the findings table, the tool failures and a one-line summary to `console` (stdout by default)."""
+    console = console or Console()
+    findings = report.findings if show_suppressed else report.counted()
+    if findings:
+        console.print(findings_table(findings))
+    if (failures := tool_failures_table(report)) is not None:
+        console.print(failures)
+    console.print(summary_line(report))

@@ -1,0 +1,78 @@
+"""Work that runs in worker processes: compile a file once, list its deployable contracts,
+and run Slither on that compile output. Plain data in, plain data out (picklable)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from auditor.tools.base import ToolOutcome, Work
+
+
+@dataclass
+class Deployable:
+    name: str
+    file: str
+    start_line: int
+    end_line: int
+
+
+@dataclass
+class FileStage:
+    errors: list[str] = field(default_factory=list)
+    warnings: int = 0
+    contracts: list[Deployable] = field(default_factory=list)
+    slither: ToolOutcome | None = None
+
+
+def worker_init() -> None:
+    logging.basicConfig(level=logging.ERROR)
+
+
+def run_file_stage(work: Work, with_slither: bool) -> FileStage:
+    from auditor.errors import AuditorError
+    from auditor.solc.compiler import compile_files
+    from auditor.solc.provider import SolcBinary
+    from auditor.solc.sources import Remapping
+    from auditor.solc.versions import Version
+    from auditor.tools.slither import SLITHER_OUTPUTS, analyze_output
+
+    root = Path(work.root)
+    binary = SolcBinary(Version.parse(work.solc_version), Path(work.solc_path), work.solc_kind)
+    try:
+        result = compile_files([root / f for f in work.unit], root, [Remapping.parse(r) for r in work.remappings],
+                               binary=binary, outputs=SLITHER_OUTPUTS, ast=True,
+                               include=[Path(p) for p in work.include], timeout=work.timeout_s)
+    except AuditorError as exc:
+        return FileStage(errors=[str(exc)])
+    if result.errors:
+        return FileStage(errors=result.errors, warnings=len(result.warnings))
+    stage = FileStage(warnings=len(result.warnings), contracts=deployables(result.output, work.file, root))
+    if with_slither:
+        stage.slither = analyze_output(result.output, work)
+    return stage
+
+
+def deployables(output: dict, file: str, root: Path) -> list[Deployable]:
+    """Contracts of `file` that can be deployed: not interfaces, libraries or abstract contracts."""
+    found = []
+    source = output.get("sources", {}).get(file, {})
+    ast = source.get("ast") or {}
+    text = (root / file).read_bytes() if (root / file).is_file() else b""
+    kinds: dict[str, tuple[str, bool, str]] = {}
+    for node in ast.get("nodes", []):
+        if node.get("nodeType") == "ContractDefinition":
+            abstract = node.get("abstract", False) or node.get("fullyImplemented") is False
+            kinds[node["name"]] = (node.get("contractKind", "contract"), abstract, node.get("src", "0:0:0"))
+    for name, info in output.get("contracts", {}).get(file, {}).items():
+        if not info.get("evm", {}).get("deployedBytecode", {}).get("object"):
+            continue
+        kind, abstract, src = kinds.get(name, ("contract", False, "0:0:0"))
+        if kind != "contract" or abstract:
+            continue
+        start, length = (int(x) for x in src.split(":")[:2])
+        first = text[:start].count(b"\n") + 1
+        last = text[: start + length].count(b"\n") + 1
+        found.append(Deployable(name, file, first, max(first, last)))
+    return sorted(found, key=lambda d: d.start_line)
