@@ -18,7 +18,7 @@ CACHE_FORMAT = 1
 
 class ResultCache:
     def __init__(self, root: Path, enabled: bool = True) -> None:
-        self.root = root / "results"
+        self.root = root
         self.enabled = enabled
 
     @staticmethod

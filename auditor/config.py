@@ -34,9 +34,16 @@ class Settings(BaseSettings):
     # take solc-js minutes and gigabytes).
     max_source_bytes: int = 2_000_000
 
+    # Where tool results are cached (default: <cache_dir>/results).
+    results_dir: Path | None = None
+
     @property
     def solc_dir(self) -> Path:
         return self.cache_dir / "solc"
+
+    @property
+    def results_path(self) -> Path:
+        return self.results_dir or self.cache_dir / "results"
 
 
 @lru_cache(maxsize=1)

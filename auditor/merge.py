@@ -31,10 +31,13 @@ class _Group:
         self.category = category
         self.locations = locs
 
-    def accepts(self, category: Category, locs: list[Location]) -> bool:
-        # Same weakness at the same place: the category matches and the primary places overlap
-        # (a function-wide finding and a finding on a line inside that function overlap).
-        return category == self.category and _overlap(self.locations[0], locs[0])
+    def accepts(self, swc: str | None, category: Category, locs: list[Location]) -> bool:
+        # Same weakness at the same place: same category, no conflicting SWC ids (tx.origin and
+        # an arbitrary send are both access control, but two weaknesses), and overlapping primary
+        # places (a function-wide finding and a finding on a line inside that function overlap).
+        swcs = {s for _, s in self.items if s}
+        return (category == self.category and (swc is None or not swcs or swc in swcs)
+                and _overlap(self.locations[0], locs[0]))
 
     def add(self, raw: RawFinding, swc: str | None, locs: list[Location]) -> None:
         self.items.append((raw, swc))
@@ -60,7 +63,7 @@ def merge(raws: Iterable[RawFinding], read_lines: Callable[[str], list[str]]) ->
             continue
         seen.add(key)
         for g in groups:
-            if g.accepts(category, locs):
+            if g.accepts(swc, category, locs):
                 g.add(raw, swc, locs)
                 break
         else:

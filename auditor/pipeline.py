@@ -62,7 +62,7 @@ def audit(path: str | Path, options: AuditOptions | None = None) -> Report:
     accepted = load_baseline(options.baseline) if options.baseline else set()
     tools = {n: get_tool(n, execution_timeout=options.mythril_timeout) if n == "mythril" else get_tool(n)
              for n in options.tools}
-    cache_store = ResultCache(settings.cache_dir, enabled=options.use_cache)
+    cache_store = ResultCache(settings.results_path, enabled=options.use_cache)
     runs: list[ToolRun] = []
     files: dict[str, SourceFile] = {}
     raws: list[RawFinding] = []

@@ -40,7 +40,7 @@ class MythrilTool(Tool):
         return None
 
     def version(self) -> str:
-        return _version(str(self.python))
+        return "unavailable" if self.unavailable() else _version(str(self.python))
 
     def settings_key(self) -> str:
         return f"timeout={self.execution_timeout};tx=2"

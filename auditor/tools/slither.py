@@ -40,9 +40,11 @@ def _titles() -> dict[str, str]:
 
 
 def _quiet() -> None:
-    for name in ("Slither", "CryticCompile", "Detectors", "SlithIR", "Printers", "ContractSolcParsing",
-                 "FunctionSolc"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
+    """Slither and crytic-compile log parse problems at ERROR; the outcome carries them instead."""
+    prefixes = ("Slither", "Crytic", "Detectors", "SlithIR", "Printers", "Contract", "Function")
+    for name in ["Slither", "SlitherSolcParsing", "CryticCompile", *logging.root.manager.loggerDict]:
+        if name.startswith(prefixes):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 class SlitherTool(Tool):
@@ -84,7 +86,8 @@ def analyze_output(output: dict, work: Work, started: float | None = None) -> To
                     found.append(raw)
     except Exception as exc:  # Slither raises many unrelated types on code it cannot parse
         log.debug("slither failed on %s", work.file, exc_info=True)
-        return ToolOutcome("failed", message=f"{type(exc).__name__}: {exc}"[:500],
+        detail = str(exc).strip() or "Slither could not analyze this code (an internal error of Slither)"
+        return ToolOutcome("failed", message=f"{type(exc).__name__}: {detail}"[:500],
                            duration_s=time.monotonic() - started)
     return ToolOutcome("ok", found, duration_s=time.monotonic() - started)
 
