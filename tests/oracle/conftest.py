@@ -1,0 +1,45 @@
+"""A real Hardhat node per test module, on a free port, stopped afterwards."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def free_port() -> int:
+    return _free_port()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Compiled contracts (offline Hardhat compile; a no-op when up to date)."""
+    out = subprocess.run([str(ROOT / "node_modules" / ".bin" / "hardhat"), "compile", "--quiet"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return ROOT / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def hardhat_node(tmp_path_factory, artifacts):
+    from oracle.chain import node
+    from oracle.config import OracleSettings
+
+    settings = OracleSettings(chain_dir=tmp_path_factory.mktemp("chain"))
+    info, started = node.start(settings, port=_free_port())
+    assert started
+    try:
+        yield info
+    finally:
+        node.stop(settings)
