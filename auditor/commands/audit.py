@@ -80,11 +80,15 @@ def audit_cmd(path: Path, tools: str, fmt: str | None, out: Path | None, fail_on
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
     if not quiet:
         render_summary(report, Console(stderr=fmt is not None and out is None))
-    compiled = [f for f in report.files if not f.dependency and f.status == "compiled"]
-    if not compiled:
-        errors = [f"{f.path}: {f.error}" for f in report.files if f.status == "error"]
-        err.print("[red]error:[/red] nothing could be analyzed:\n" + "\n".join(errors), markup=True,
-                  highlight=False)
+    own = [f for f in report.files if not f.dependency]
+    broken = [f for f in own if f.status == "error"]
+    if broken:
+        # An audit that skipped files is incomplete: passing --fail-on on it would be a false all-clear.
+        what = "nothing could be analyzed" if len(broken) == len(own) else (
+            f"{len(broken)} of {len(own)} files could not be analyzed (the report covers the rest)")
+        errors = "\n".join(f"  {f.path}: {f.error}" for f in broken)
+        err.print(f"[red]error:[/red] {what}:", markup=True, highlight=False)
+        err.print(errors, markup=False, highlight=False)
         sys.exit(2)
     if report.tool_runs and not any(r.state == "ok" for r in report.tool_runs):
         err.print("[red]error:[/red] every tool run failed; see the tool status above", markup=True)
