@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from auditor.config import PROJECT_ROOT
@@ -19,13 +21,80 @@ class OracleSettings(BaseSettings):
     hardhat: Path = PROJECT_ROOT / "node_modules" / ".bin" / "hardhat"
     node_start_timeout_s: float = 30.0
 
+    # --- the node (`solsentry oracle run`) ---
+    # Deployment file written by `solsentry chain deploy` (default: <chain_dir>/deployment.json).
+    deployment: Path | None = None
+    # The job store (SQLite, WAL): the node's memory across restarts.
+    db_path: Path = Path.home() / ".cache" / "solsentry" / "oracle" / "jobs.sqlite"
+    keystore_file: Path = Path.home() / ".cache" / "solsentry" / "oracle" / "keystore.json"
+    # Password of the keystore: read from this file (preferred; one line, trailing newline ignored),
+    # else from SOLSENTRY_KEYSTORE_PASSWORD. Never from a command-line argument (see oracle/keystore.py).
+    keystore_password_file: Path | None = None
+    keystore_password: SecretStr | None = None
+    poll_interval_s: float = 1.0
+    confirmations: int = 1
+    max_block_range: int = 500
+    workers: int = 2
+    # An audit that failed this many times (node errors, not bad input) is answered as FAILED locally.
+    max_attempts: int = 3
+    # A submitted transaction without a receipt after this long gets its fees bumped.
+    stuck_after_s: float = 30.0
+    # Warn when a request is still unanswered after this long.
+    open_warning_s: float = 300.0
+    retention_s: float = 7 * 24 * 3600
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0  # 0: no metrics/health endpoint
+
+    # --- transactions of the node's wallet (oracle/chain/txmanager.py) ---
+    # EIP-1559 tip, in wei; maxFeePerGas = min(max_fee_cap_wei, 2 * baseFee + tip).
+    max_priority_fee_wei: int = Field(default=10**9, ge=0)
+    # Hard ceiling on maxFeePerGas (wei); a base fee above it makes sends fail (nothing is signed).
+    max_fee_cap_wei: int = Field(default=500 * 10**9, ge=1)
+    # Gas limit = estimate * (1 + gas_margin).
+    gas_margin: float = Field(default=0.2, ge=0.0)
+    # A replacement (fee bump) raises both fees by at least this much; nodes require 10 % or more.
+    fee_bump_percent: float = Field(default=12.5, ge=12.5)
+    # Transient RPC errors (connection refused/reset, timeouts, HTTP 429/5xx): retries after the first
+    # try, sleeping rpc_backoff_s * 2**attempt between them. Reverts and rejections are not retried.
+    rpc_retries: int = Field(default=5, ge=0)
+    rpc_backoff_s: float = Field(default=0.5, ge=0.0)
+
+    # --- audit jobs: fetching, unpacking, auditing (oracle/inputs.py, oracle/processor.py) ---
+    # Largest input (inline or fetched) accepted; a bigger one is answered INPUT_TOO_LARGE.
+    max_input_bytes: int = Field(default=10_000_000, ge=1)
+    # Fetching an input URI: socket timeout, and the limit for the whole download.
+    fetch_timeout_s: float = Field(default=30.0, gt=0)
+    # file:// input URIs read this machine's files: off on real nodes (tests turn it on).
+    allow_file_uris: bool = False
+    # ipfs://CID/path is fetched as <gateway>/ipfs/CID/path; "" leaves ipfs:// unsupported (INPUT_UNAVAILABLE).
+    ipfs_gateway: str = ""
+    # What one input may unpack to (auditor.archive.ArchiveLimits); over them: INPUT_TOO_LARGE.
+    archive_max_files: int = Field(default=5000, ge=1)
+    archive_max_file_bytes: int = Field(default=2_000_000, ge=1)
+    archive_max_total_bytes: int = Field(default=50_000_000, ge=1)
+    archive_max_ratio: float = Field(default=100.0, gt=1)
+    # Wall-clock budget of one audit; it runs in a child process that is killed at the budget (TIMEOUT).
+    audit_timeout_s: float = Field(default=600.0, gt=0)
+    # Tools of source audits (JSON list in the environment); code (bytecode) audits run Mythril only.
+    audit_tools: tuple[str, ...] = ("slither", "mythril")
+    audit_jobs: int | None = None
+    # Mythril's --execution-timeout per contract (and per code audit); None: the auditor's setting.
+    audit_mythril_timeout_s: int | None = None
+    audit_use_cache: bool = True
+    # Inputs are unpacked into a fresh temporary folder under this one (None: the system's).
+    work_dir: Path | None = None
+    # The review model id that goes into modelHash ("none": no model review yet).
+    review_model: str = "none"
+    # "stub": a constant-time fake auditor, only for the latency benchmark; never on a real node.
+    auditor: Literal["solsentry", "stub"] = "solsentry"
+
     @property
     def node_file(self) -> Path:
         return self.chain_dir / "node.json"
 
     @property
     def deployment_file(self) -> Path:
-        return self.chain_dir / "deployment.json"
+        return self.deployment or self.chain_dir / "deployment.json"
 
 
 @lru_cache(maxsize=1)

@@ -106,8 +106,8 @@ class JobStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._local = threading.local()
-        with self._tx() as db:
-            db.executescript(SCHEMA)
+        # executescript commits on its own: it runs outside _tx.
+        self._conn().executescript(SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

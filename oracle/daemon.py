@@ -1,0 +1,48 @@
+"""`solsentry oracle run`: load the key and deployment, recover, then schedule the node's tasks."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from oracle.chain.deploy import Deployment
+from oracle.config import OracleSettings
+from oracle.keystore import load_keystore
+from oracle.service import OracleNode
+
+log = logging.getLogger(__name__)
+
+
+def build_node(settings: OracleSettings, audit_fn=None) -> OracleNode:
+    deployment = Deployment.load(settings.deployment_file)
+    account = load_keystore(settings)
+    return OracleNode(settings, deployment, account, audit_fn=audit_fn)
+
+
+def run(settings: OracleSettings, stop: threading.Event | None = None) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    node = build_node(settings)
+    stop = stop or threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    node.recover()
+    server = node.metrics.serve(settings.metrics_host, settings.metrics_port) if settings.metrics_port else None
+    scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
+    every = settings.poll_interval_s
+    scheduler.add_job(node.tick_poll, "interval", seconds=every, id="poll")
+    scheduler.add_job(node.tick_process, "interval", seconds=every, id="process")
+    scheduler.add_job(node.tick_deliver, "interval", seconds=every, id="deliver")
+    scheduler.add_job(node.tick_expire, "interval", seconds=max(every, 5.0), id="expire")
+    scheduler.add_job(node.tick_prune, "interval", seconds=3600, id="prune")
+    scheduler.start()
+    log.info("oracle node %s answering %s on %s", node.tx.address, node.oracle.address, settings.rpc_url)
+    try:
+        stop.wait()
+    finally:
+        scheduler.shutdown(wait=False)
+        if server is not None:
+            server.shutdown()
+        node.close()
+        log.info("oracle node stopped")

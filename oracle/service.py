@@ -1,0 +1,238 @@
+"""The oracle node: small tasks wired by hand, run by APScheduler.
+
+poll     listener: confirmed request events -> RECEIVED jobs
+process  RECEIVED -> RUNNING -> GENERATED (audit in a worker thread; output stored by hash)
+deliver  GENERATED -> SUBMITTED (sign, simulate, send) and SUBMITTED -> CONFIRMED (receipts, fee bumps)
+expire   jobs whose request was cancelled or whose deadline passed without an answer
+prune    forget finished jobs after the retention period (outputs are kept)
+
+Each task catches its own errors (an RPC outage, a bad job) and is retried on its next tick;
+the store holds the truth, so a crash at any point resumes where it stopped (`recover`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from web3 import Web3
+
+from oracle.chain.contracts import AuditOracleClient, FulfillOutcome, RequestState
+from oracle.chain.deploy import Deployment
+from oracle.chain.signer import AuditResult, ResultSigner
+from oracle.chain.txmanager import (
+    FeeCapError,
+    NonceConsumed,
+    SentTx,
+    SimulationError,
+    TxManager,
+    TxRejected,
+    TxSkipped,
+    TxStatus,
+    fulfill_not_needed,
+    is_transient,
+)
+from oracle.config import OracleSettings
+from oracle.listener import Listener, ListenerConfig
+from oracle.metrics import Metrics
+from oracle.processor import process
+from oracle.store import Job, JobState, JobStore
+
+log = logging.getLogger(__name__)
+
+
+class OracleNode:
+    def __init__(self, settings: OracleSettings, deployment: Deployment, account, w3: Web3 | None = None,
+                 audit_fn=None) -> None:
+        self.settings = settings
+        self.w3 = w3 or Web3(Web3.HTTPProvider(deployment.rpc_url, request_kwargs={"timeout": 10}))
+        self.oracle = AuditOracleClient(self.w3, deployment.audit_oracle)
+        self.store = JobStore(settings.db_path)
+        self.listener = Listener(self.oracle, self.store, ListenerConfig(
+            confirmations=settings.confirmations, max_range=settings.max_block_range,
+            start_block=deployment.block))
+        self.signer = ResultSigner(account.key)
+        self.tx = TxManager(self.w3, account, settings)
+        self.metrics = Metrics(self.store)
+        self.audit_fn = audit_fn
+        self._workers = ThreadPoolExecutor(settings.workers, thread_name_prefix="audit")
+        self._inflight: set[str] = set()
+        self._lock = threading.Lock()
+        self._domain = None
+
+    @property
+    def domain(self):
+        if self._domain is None:
+            self._domain = self.oracle.domain()
+        return self._domain
+
+    # ---- start-up ---------------------------------------------------------------------
+    def recover(self) -> dict:
+        """Resume after a crash: unfinished audits go back to RECEIVED; signed transactions whose
+        receipt is unknown are re-broadcast byte for byte (same hash, so never a second tx)."""
+        reset = self.store.recover()
+        rebroadcast = 0
+        self.tx.resync()
+        for job in self.store.in_state(JobState.SUBMITTED):
+            status = self.tx.status(job.raw_tx)
+            if status == TxStatus.DROPPED:
+                self.tx.rebroadcast(job.raw_tx)
+                rebroadcast += 1
+            elif status == TxStatus.REPLACED:
+                self.store.back_to(job.request_id, JobState.GENERATED, reason="nonce taken while the node was down")
+        log.info("recovered: %d audit(s) restarted, %d transaction(s) re-broadcast", reset, rebroadcast)
+        return {"restarted": reset, "rebroadcast": rebroadcast}
+
+    # ---- tasks ------------------------------------------------------------------------
+    def tick_poll(self) -> None:
+        with self._guard("poll"):
+            self.metrics.seen(self.listener.poll())
+            self.metrics.polled()
+
+    def tick_process(self) -> None:
+        with self._guard("process"):
+            for job in self.store.in_state(JobState.RECEIVED, limit=self.settings.workers * 4):
+                with self._lock:
+                    if job.request_id in self._inflight or len(self._inflight) >= self.settings.workers:
+                        continue
+                    self._inflight.add(job.request_id)
+                self._workers.submit(self._work, job.request_id)
+
+    def _work(self, request_id: str) -> None:
+        try:
+            job = self.store.claim(request_id)
+            if job is None:
+                return
+            state = self._chain_state(job)
+            if state != RequestState.OPEN:
+                # Cancelled, already finalized by other nodes, or removed by a reorg.
+                self.store.expired(job.request_id, f"request is {state.name.lower()} on chain")
+                return
+            answer = process(job, self.w3, self.settings, audit_fn=self.audit_fn)
+            self.store.generated(job.request_id, answer.output, "0x" + answer.output_hash.hex(),
+                                 "0x" + answer.model_hash.hex(), answer.status, answer.high, answer.medium)
+            self.metrics.generated(job, answer.status)
+        except Exception:
+            log.exception("audit of %s failed; it will be retried", request_id)
+            job = self.store.get(request_id)
+            if job and job.state == JobState.RUNNING:
+                if job.attempts >= self.settings.max_attempts:
+                    self.store.failed(request_id, "audit failed repeatedly (see the node log)")
+                else:
+                    self.store.back_to(request_id, JobState.RECEIVED)
+        finally:
+            with self._lock:
+                self._inflight.discard(request_id)
+
+    def tick_deliver(self) -> None:
+        with self._guard("deliver"):
+            for job in self.store.in_state(JobState.GENERATED):
+                self._deliver(job)
+            for job in self.store.in_state(JobState.SUBMITTED):
+                self._confirm(job)
+
+    def _fulfil_call(self, job: Job):
+        result = AuditResult(bytes.fromhex(job.request_id[2:]), bytes.fromhex(job.output_hash[2:]),
+                             bytes.fromhex(job.model_hash[2:]), job.status_code, job.high, job.medium)
+        return self.oracle.contract.functions.fulfill(result.as_tuple(), self.signer.sign(self.domain, result))
+
+    def _on_signed(self, job: Job):
+        return lambda tx_hash, nonce, raw: self.store.submitted(job.request_id, tx_hash, nonce, raw)
+
+    def _deliver(self, job: Job) -> None:
+        fn = self._fulfil_call(job)
+        try:
+            # Simulated first: a request already finalized (other nodes), closed, or carrying our
+            # vote is settled without sending anything, so no transaction reverts as a duplicate.
+            self.tx.send(fn, on_signed=self._on_signed(job), skip_if=fulfill_not_needed)
+        except TxSkipped as skipped:
+            outcome = FulfillOutcome(skipped.result)
+            if outcome == FulfillOutcome.NOT_OPEN:
+                self.store.expired(job.request_id, "request is no longer open")
+            else:
+                self.store.confirmed(job.request_id, None, reason=f"no transaction needed: {outcome.name.lower()}")
+        except SimulationError as exc:
+            self.store.failed(job.request_id, str(exc)[:500])
+            self.metrics.failed()
+        except (TxRejected, FeeCapError) as exc:
+            # Nothing of ours is on the network: deliver again on a later tick.
+            self.store.back_to(job.request_id, JobState.GENERATED, reason=f"{type(exc).__name__}: {exc}"[:300])
+
+    def _confirm(self, job: Job) -> None:
+        status = self.tx.status(job.raw_tx)
+        if status == TxStatus.PENDING:
+            if time.time() - job.updated_at > self.settings.stuck_after_s:
+                try:
+                    self.tx.bump(job.raw_tx, self._fulfil_call(job), on_signed=self._on_signed(job))
+                except NonceConsumed:
+                    return  # mined meanwhile: the next tick sees the receipt
+            return
+        if status == TxStatus.DROPPED:
+            self.tx.rebroadcast(job.raw_tx)
+            return
+        if status == TxStatus.REPLACED:
+            # Another transaction took our nonce: send again (simulated first, so never twice).
+            self.store.back_to(job.request_id, JobState.GENERATED, reason="nonce taken by another transaction")
+            return
+        receipt = self.tx.mined_receipt(SentTx.from_raw(job.raw_tx))
+        if receipt is None:
+            return
+        if receipt["status"] == 1:
+            self.store.confirmed(job.request_id, receipt["blockNumber"])
+            self.metrics.answered(job)
+            return
+        # Reverted: find out why from the chain rather than guessing.
+        state = self._chain_state(job)
+        if state == RequestState.FINALIZED:
+            self.store.confirmed(job.request_id, receipt["blockNumber"], reason="finalized by other nodes")
+        elif state == RequestState.CANCELLED:
+            self.store.expired(job.request_id, "cancelled before our answer landed")
+        else:
+            self.store.back_to(job.request_id, JobState.GENERATED, reason="transaction reverted; resending")
+
+    def tick_expire(self) -> None:
+        with self._guard("expire"):
+            now = self.w3.eth.get_block("latest")["timestamp"]
+            for job in self.store.in_state(JobState.RECEIVED, JobState.GENERATED):
+                if job.deadline < now and self._chain_state(job) != RequestState.OPEN:
+                    self.store.expired(job.request_id, "past the deadline and no longer open")
+            self.metrics.balance(self.tx.balance())
+            self.metrics.warn_stale(self.store, now, self.settings.open_warning_s)
+
+    def tick_prune(self) -> None:
+        with self._guard("prune"):
+            self.store.prune(self.settings.retention_s)
+
+    # ---- helpers ----------------------------------------------------------------------
+    def _chain_state(self, job: Job) -> RequestState:
+        return self.oracle.get_request(bytes.fromhex(job.request_id[2:])).state
+
+    def _guard(self, task: str):
+        node = self
+
+        class Guard:
+            def __enter__(self) -> None:
+                return None
+
+            def __exit__(self, exc_type, exc, tb) -> bool:
+                if exc is None:
+                    node.metrics.healthy(task)
+                    return False
+                if _is_transient(exc):
+                    log.warning("%s: RPC unavailable (%s); retrying on the next tick", task, type(exc).__name__)
+                else:
+                    log.exception("%s failed; retrying on the next tick", task)
+                node.metrics.unhealthy(task, str(exc))
+                return True
+
+        return Guard()
+
+    def close(self) -> None:
+        self._workers.shutdown(wait=False, cancel_futures=True)
+        self.store.close()
+
+
+def _is_transient(exc: BaseException) -> bool:
+    return is_transient(exc)
