@@ -60,6 +60,7 @@ class OracleNode:
         self._workers = ThreadPoolExecutor(settings.workers, thread_name_prefix="audit")
         self._inflight: set[str] = set()
         self._lock = threading.Lock()
+        self._deliver_lock = threading.Lock()
         self._domain = None
 
     @property
@@ -87,9 +88,13 @@ class OracleNode:
 
     # ---- tasks ------------------------------------------------------------------------
     def tick_poll(self) -> None:
+        added = 0
         with self._guard("poll"):
-            self.metrics.seen(self.listener.poll())
+            added = self.listener.poll()
+            self.metrics.seen(added)
             self.metrics.polled()
+        if added:
+            self.tick_process()
 
     def tick_process(self) -> None:
         with self._guard("process"):
@@ -114,6 +119,9 @@ class OracleNode:
             self.store.generated(job.request_id, answer.output, "0x" + answer.output_hash.hex(),
                                  "0x" + answer.model_hash.hex(), answer.status, answer.high, answer.medium)
             self.metrics.generated(job, answer.status)
+            # Deliver at once rather than on the next tick (latency); the deliver tick is the safety net.
+            with self._guard("deliver"):
+                self._deliver_if_generated(request_id)
         except Exception:
             log.exception("audit of %s failed; it will be retried", request_id)
             job = self.store.get(request_id)
@@ -129,9 +137,20 @@ class OracleNode:
     def tick_deliver(self) -> None:
         with self._guard("deliver"):
             for job in self.store.in_state(JobState.GENERATED):
-                self._deliver(job)
+                self._deliver_if_generated(job.request_id)
             for job in self.store.in_state(JobState.SUBMITTED):
-                self._confirm(job)
+                with self._deliver_lock:
+                    current = self.store.get(job.request_id)
+                    if current is not None and current.state == JobState.SUBMITTED:
+                        self._confirm(current)
+
+    def _deliver_if_generated(self, request_id: str) -> None:
+        # One delivery at a time: the worker that finished an audit and the deliver tick must
+        # never both send an answer for the same job.
+        with self._deliver_lock:
+            job = self.store.get(request_id)
+            if job is not None and job.state == JobState.GENERATED:
+                self._deliver(job)
 
     def _fulfil_call(self, job: Job):
         result = AuditResult(bytes.fromhex(job.request_id[2:]), bytes.fromhex(job.output_hash[2:]),
