@@ -34,9 +34,12 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 # Audits the bundled examples with Slither and Mythril and prints the summary table
-# (findings are expected there: --fail-on none keeps the exit code 0).
+# (findings are expected there: --fail-on none keeps the exit code 0), then runs the whole
+# oracle loop on a local chain (oracle/demo.py).
 demo: install
 	$(BIN)/solsentry audit examples --fail-on none --mythril-timeout 30
+	./node_modules/.bin/hardhat compile --quiet
+	$(BIN)/python -m oracle.demo examples/EtherBank.sol
 
 test: install
 	./node_modules/.bin/hardhat test

@@ -37,6 +37,8 @@ class OracleSettings(BaseSettings):
     workers: int = 2
     # An audit that failed this many times (node errors, not bad input) is answered as FAILED locally.
     max_attempts: int = 3
+    # Answers ready at the same time go out in one fulfillBatch transaction of at most this many.
+    max_batch: int = 50
     # A submitted transaction without a receipt after this long gets its fees bumped.
     stuck_after_s: float = 30.0
     # Warn when a request is still unanswered after this long.

@@ -29,11 +29,14 @@ def run(settings: OracleSettings, stop: threading.Event | None = None) -> None:
         signal.signal(sig, lambda *_: stop.set())
     node.recover()
     server = node.metrics.serve(settings.metrics_host, settings.metrics_port) if settings.metrics_port else None
+    # A tick skipped because the previous one still runs is normal under load, not a warning.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
     every = settings.poll_interval_s
     scheduler.add_job(node.tick_poll, "interval", seconds=every, id="poll")
     scheduler.add_job(node.tick_process, "interval", seconds=every, id="process")
-    scheduler.add_job(node.tick_deliver, "interval", seconds=every, id="deliver")
+    delivery = threading.Thread(target=node.delivery_loop, args=(stop, every), name="delivery", daemon=True)
+    delivery.start()
     scheduler.add_job(node.tick_expire, "interval", seconds=max(every, 5.0), id="expire")
     scheduler.add_job(node.tick_prune, "interval", seconds=3600, id="prune")
     scheduler.start()

@@ -61,6 +61,7 @@ class OracleNode:
         self._inflight: set[str] = set()
         self._lock = threading.Lock()
         self._deliver_lock = threading.Lock()
+        self._deliver_now = threading.Event()
         self._domain = None
 
     @property
@@ -119,9 +120,8 @@ class OracleNode:
             self.store.generated(job.request_id, answer.output, "0x" + answer.output_hash.hex(),
                                  "0x" + answer.model_hash.hex(), answer.status, answer.high, answer.medium)
             self.metrics.generated(job, answer.status)
-            # Deliver at once rather than on the next tick (latency); the deliver tick is the safety net.
-            with self._guard("deliver"):
-                self._deliver_if_generated(request_id)
+            # Wake the delivery thread now rather than on its next tick (latency).
+            self._deliver_now.set()
         except Exception:
             log.exception("audit of %s failed; it will be retried", request_id)
             job = self.store.get(request_id)
@@ -134,27 +134,75 @@ class OracleNode:
             with self._lock:
                 self._inflight.discard(request_id)
 
+    def delivery_loop(self, stop: threading.Event, interval: float) -> None:
+        """One thread sends and confirms answers: audit workers never wait for transactions,
+        and answers that are ready together leave together (fulfillBatch)."""
+        while not stop.is_set():
+            self._deliver_now.wait(interval)
+            self._deliver_now.clear()
+            self.tick_deliver()
+
     def tick_deliver(self) -> None:
         with self._guard("deliver"):
-            for job in self.store.in_state(JobState.GENERATED):
-                self._deliver_if_generated(job.request_id)
+            if self.store.in_state(JobState.GENERATED, limit=1):
+                self._deliver_ready()
             for job in self.store.in_state(JobState.SUBMITTED):
                 with self._deliver_lock:
                     current = self.store.get(job.request_id)
                     if current is not None and current.state == JobState.SUBMITTED:
                         self._confirm(current)
 
-    def _deliver_if_generated(self, request_id: str) -> None:
+    def _deliver_ready(self) -> None:
         # One delivery at a time: the worker that finished an audit and the deliver tick must
-        # never both send an answer for the same job.
+        # never both send an answer for the same job. Whoever holds the lock sends every answer
+        # that is ready, in one fulfillBatch transaction: throughput then grows with the load
+        # instead of being one transaction round trip per request.
         with self._deliver_lock:
-            job = self.store.get(request_id)
-            if job is not None and job.state == JobState.GENERATED:
+            jobs = self.store.in_state(JobState.GENERATED, limit=self.settings.max_batch)
+            if len(jobs) <= 1:
+                for job in jobs:
+                    self._deliver(job)
+                return
+            self._deliver_batch(jobs)
+
+    def _deliver_batch(self, jobs: list[Job]) -> None:
+        items = [(self._result(job).as_tuple(), self.signer.sign(self.domain, self._result(job))) for job in jobs]
+        try:
+            outcomes = self.oracle.contract.functions.fulfillBatch(items).call({"from": self.tx.address})
+        except Exception as exc:
+            if _is_transient(exc):
+                raise
+            for job in jobs:  # one bad item reverts a batch: fall back to one at a time to isolate it
                 self._deliver(job)
+            return
+        keep = []
+        for job, item, outcome in zip(jobs, items, outcomes, strict=True):
+            outcome = FulfillOutcome(outcome)
+            if outcome == FulfillOutcome.NOT_OPEN:
+                self.store.expired(job.request_id, "request is no longer open")
+            elif outcome in (FulfillOutcome.ALREADY_FINALIZED, FulfillOutcome.DUPLICATE_SIGNER):
+                self.store.confirmed(job.request_id, None, reason=f"no transaction needed: {outcome.name.lower()}")
+            else:
+                keep.append((job, item))
+        if not keep:
+            return
+        ids = [job.request_id for job, _ in keep]
+        fn = self.oracle.contract.functions.fulfillBatch([item for _, item in keep])
+        try:
+            self.tx.send(fn, on_signed=lambda tx_hash, nonce, raw: self.store.submitted(ids, tx_hash, nonce, raw))
+        except SimulationError:
+            for job, _ in keep:
+                self._deliver(job)
+        except (TxRejected, FeeCapError) as exc:
+            for i in ids:
+                self.store.back_to(i, JobState.GENERATED, reason=f"{type(exc).__name__}: {exc}"[:300])
+
+    def _result(self, job: Job) -> AuditResult:
+        return AuditResult(bytes.fromhex(job.request_id[2:]), bytes.fromhex(job.output_hash[2:]),
+                           bytes.fromhex(job.model_hash[2:]), job.status_code, job.high, job.medium)
 
     def _fulfil_call(self, job: Job):
-        result = AuditResult(bytes.fromhex(job.request_id[2:]), bytes.fromhex(job.output_hash[2:]),
-                             bytes.fromhex(job.model_hash[2:]), job.status_code, job.high, job.medium)
+        result = self._result(job)
         return self.oracle.contract.functions.fulfill(result.as_tuple(), self.signer.sign(self.domain, result))
 
     def _on_signed(self, job: Job):

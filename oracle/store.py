@@ -174,8 +174,13 @@ class JobStore:
                        (JobState.GENERATED, output_hash, model_hash, status_code, high, medium, time.time(),
                         request_id, JobState.RUNNING))
 
-    def submitted(self, request_id: str, tx_hash: str, nonce: int, raw_tx: bytes) -> None:
-        self._set(request_id, JobState.SUBMITTED, submit_tx=tx_hash, submit_nonce=nonce, raw_tx=raw_tx)
+    def submitted(self, request_ids: str | list[str], tx_hash: str, nonce: int, raw_tx: bytes) -> None:
+        """One transaction may answer several requests (fulfillBatch): all move together."""
+        ids = [request_ids] if isinstance(request_ids, str) else request_ids
+        with self._tx() as db:
+            db.executemany("UPDATE jobs SET state = ?, updated_at = ?, submit_tx = ?, submit_nonce = ?, raw_tx = ? "
+                           "WHERE request_id = ?",
+                           [(JobState.SUBMITTED, time.time(), tx_hash, nonce, raw_tx, i) for i in ids])
 
     def confirmed(self, request_id: str, block: int | None, reason: str | None = None) -> None:
         self._set(request_id, JobState.CONFIRMED, confirmed_block=block, reason=reason)
