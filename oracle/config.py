@@ -41,8 +41,8 @@ class OracleSettings(BaseSettings):
     max_batch: int = 50
     # A submitted transaction without a receipt after this long gets its fees bumped.
     stuck_after_s: float = 30.0
-    # Warn when a request is still unanswered after this long.
-    open_warning_s: float = 300.0
+    # Warn when a request is still unanswered this many blocks after it was made.
+    open_warning_blocks: int = 50
     retention_s: float = 7 * 24 * 3600
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0  # 0: no metrics/health endpoint

@@ -54,13 +54,13 @@ class Metrics:
         if wei < self.low_balance_wei:
             log.warning("wallet balance low: %d wei; answers will stop when it cannot pay for gas", wei)
 
-    def warn_stale(self, store: JobStore, now: int, open_warning_s: float) -> None:
+    def warn_stale(self, store: JobStore, head: int, open_warning_blocks: int) -> None:
         jobs = store.in_state(*OPEN_STATES)
         self.pending.set(len(jobs))
         for job in jobs:
-            if time.time() - job.received_at > open_warning_s:
-                log.warning("request %s still open after %.0f s (state %s)", job.request_id,
-                            time.time() - job.received_at, job.state)
+            if head - job.block_number > open_warning_blocks:
+                log.warning("request %s still unanswered %d blocks after it was made (state %s)", job.request_id,
+                            head - job.block_number, job.state)
 
     def healthy(self, task: str) -> None:
         self._health[task] = None

@@ -261,12 +261,13 @@ class OracleNode:
 
     def tick_expire(self) -> None:
         with self._guard("expire"):
-            now = self.w3.eth.get_block("latest")["timestamp"]
+            latest = self.w3.eth.get_block("latest")
+            now = latest["timestamp"]
             for job in self.store.in_state(JobState.RECEIVED, JobState.GENERATED):
                 if job.deadline < now and self._chain_state(job) != RequestState.OPEN:
                     self.store.expired(job.request_id, "past the deadline and no longer open")
             self.metrics.balance(self.tx.balance())
-            self.metrics.warn_stale(self.store, now, self.settings.open_warning_s)
+            self.metrics.warn_stale(self.store, latest["number"], self.settings.open_warning_blocks)
 
     def tick_prune(self) -> None:
         with self._guard("prune"):

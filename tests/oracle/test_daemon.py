@@ -38,13 +38,15 @@ class Node:
         self.auditor = auditor
         self.proc: subprocess.Popen | None = None
         self.log = self.dir / "node.log"
+        self.extra: dict[str, str] = {}
 
     def env(self, deployment: Path) -> dict:
         return {**os.environ, "SOLSENTRY_KEYSTORE_PASSWORD": PASSWORD, "SOLSENTRY_DEPLOYMENT": str(deployment),
                 "SOLSENTRY_KEYSTORE_FILE": str(self.dir / "keystore.json"),
                 "SOLSENTRY_DB_PATH": str(self.dir / "jobs.sqlite"),
                 "SOLSENTRY_POLL_INTERVAL_S": "0.2", "SOLSENTRY_AUDITOR": self.auditor,
-                "SOLSENTRY_RESULTS_DIR": str(self.dir / "results"), "SOLSENTRY_AUDIT_TOOLS": "[\"slither\"]"}
+                "SOLSENTRY_RESULTS_DIR": str(self.dir / "results"), "SOLSENTRY_AUDIT_TOOLS": "[\"slither\"]",
+                **self.extra}
 
     def start(self, deployment: Path) -> None:
         with open(self.log, "ab") as out:
@@ -98,12 +100,22 @@ def _wait_final(client, ids, timeout=300.0, nodes=()):
     return pending
 
 
-def test_round_trip(hardhat_node, tmp_path):
+def test_round_trip(hardhat_node, tmp_path, free_port):
+    import urllib.request
+
     w3, client, (node,), deployment = _setup(hardhat_node, tmp_path)
+    node.extra["SOLSENTRY_METRICS_PORT"] = str(free_port)
     node.start(deployment)
     try:
         request_id = _request(client, w3, _inline(VULNERABLE))
         assert not _wait_final(client, [request_id], timeout=180, nodes=[node]), node.log.read_text()[-3000:]
+        time.sleep(1.5)  # the next expire tick refreshes the wallet and pending gauges
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{free_port}/metrics", timeout=5).read().decode()
+        assert "solsentry_oracle_requests_seen_total 1.0" in metrics
+        assert "solsentry_oracle_answers_total 1.0" in metrics
+        assert "solsentry_oracle_wallet_balance_wei" in metrics
+        health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{free_port}/healthz", timeout=5).read())
+        assert health["ok"] is True and health["jobs"].get("CONFIRMED") == 1
     finally:
         node.kill(signal.SIGTERM)
     view = client.get_request(request_id)

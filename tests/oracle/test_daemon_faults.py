@@ -31,7 +31,7 @@ def _nodes(hardhat_node, tmp_path, names, threshold, rpc_url=None, extra_env=Non
     nodes = [Node(tmp_path, hardhat_node.url, name, "stub") for name in names]
     for n in nodes:
         _fund(w3, n.address)
-        n.extra = dict(extra_env or {})
+        n.extra.update(extra_env or {})
     d = deploy(hardhat_node.url, signers=[n.address for n in nodes], threshold=threshold)
     if rpc_url:
         d.rpc_url = rpc_url
@@ -41,12 +41,7 @@ def _nodes(hardhat_node, tmp_path, names, threshold, rpc_url=None, extra_env=Non
 
 
 def _start(node, deployment, **env):
-    original = node.env
-
-    def env_with(dep):
-        return {**original(dep), **{k: str(v) for k, v in env.items()}}
-
-    node.env = env_with
+    node.extra.update({k: str(v) for k, v in env.items()})
     node.start(deployment)
 
 
