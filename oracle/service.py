@@ -146,10 +146,15 @@ class OracleNode:
         with self._guard("deliver"):
             if self.store.in_state(JobState.GENERATED, limit=1):
                 self._deliver_ready()
+            # One transaction may carry a whole batch: check each transaction once.
+            groups: dict[str, list[str]] = {}
             for job in self.store.in_state(JobState.SUBMITTED):
+                groups.setdefault(job.submit_tx, []).append(job.request_id)
+            for tx_hash, ids in groups.items():
                 with self._deliver_lock:
-                    current = self.store.get(job.request_id)
-                    if current is not None and current.state == JobState.SUBMITTED:
+                    current = [j for j in map(self.store.get, ids)
+                               if j is not None and j.state == JobState.SUBMITTED and j.submit_tx == tx_hash]
+                    if current:
                         self._confirm(current)
 
     def _deliver_ready(self) -> None:
@@ -227,37 +232,49 @@ class OracleNode:
             # Nothing of ours is on the network: deliver again on a later tick.
             self.store.back_to(job.request_id, JobState.GENERATED, reason=f"{type(exc).__name__}: {exc}"[:300])
 
-    def _confirm(self, job: Job) -> None:
-        status = self.tx.status(job.raw_tx)
+    def _confirm(self, jobs: list[Job]) -> None:
+        """Follow one submitted transaction, which answers `jobs` (one, or a fulfillBatch)."""
+        first = jobs[0]
+        ids = [j.request_id for j in jobs]
+        status = self.tx.status(first.raw_tx)
         if status == TxStatus.PENDING:
-            if time.time() - job.updated_at > self.settings.stuck_after_s:
+            if time.time() - first.updated_at > self.settings.stuck_after_s:
                 try:
-                    self.tx.bump(job.raw_tx, self._fulfil_call(job), on_signed=self._on_signed(job))
+                    self.tx.bump(first.raw_tx, self._answer_call(jobs), on_signed=lambda tx_hash, nonce, raw:
+                                 self.store.submitted(ids, tx_hash, nonce, raw))
                 except NonceConsumed:
                     return  # mined meanwhile: the next tick sees the receipt
             return
         if status == TxStatus.DROPPED:
-            self.tx.rebroadcast(job.raw_tx)
+            self.tx.rebroadcast(first.raw_tx)
             return
         if status == TxStatus.REPLACED:
             # Another transaction took our nonce: send again (simulated first, so never twice).
-            self.store.back_to(job.request_id, JobState.GENERATED, reason="nonce taken by another transaction")
+            for i in ids:
+                self.store.back_to(i, JobState.GENERATED, reason="nonce taken by another transaction")
             return
-        receipt = self.tx.mined_receipt(SentTx.from_raw(job.raw_tx))
+        receipt = self.tx.mined_receipt(SentTx.from_raw(first.raw_tx))
         if receipt is None:
             return
-        if receipt["status"] == 1:
-            self.store.confirmed(job.request_id, receipt["blockNumber"])
-            self.metrics.answered(job)
-            return
-        # Reverted: find out why from the chain rather than guessing.
-        state = self._chain_state(job)
-        if state == RequestState.FINALIZED:
-            self.store.confirmed(job.request_id, receipt["blockNumber"], reason="finalized by other nodes")
-        elif state == RequestState.CANCELLED:
-            self.store.expired(job.request_id, "cancelled before our answer landed")
-        else:
-            self.store.back_to(job.request_id, JobState.GENERATED, reason="transaction reverted; resending")
+        for job in jobs:
+            if receipt["status"] == 1:
+                self.store.confirmed(job.request_id, receipt["blockNumber"])
+                self.metrics.answered(job)
+                continue
+            # Reverted: find out why from the chain rather than guessing.
+            state = self._chain_state(job)
+            if state == RequestState.FINALIZED:
+                self.store.confirmed(job.request_id, receipt["blockNumber"], reason="finalized by other nodes")
+            elif state == RequestState.CANCELLED:
+                self.store.expired(job.request_id, "cancelled before our answer landed")
+            else:
+                self.store.back_to(job.request_id, JobState.GENERATED, reason="transaction reverted; resending")
+
+    def _answer_call(self, jobs: list[Job]):
+        if len(jobs) == 1:
+            return self._fulfil_call(jobs[0])
+        items = [(self._result(j).as_tuple(), self.signer.sign(self.domain, self._result(j))) for j in jobs]
+        return self.oracle.contract.functions.fulfillBatch(items)
 
     def tick_expire(self) -> None:
         with self._guard("expire"):
