@@ -40,8 +40,6 @@ import hashlib
 import json
 import logging
 import multiprocessing
-import os
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -412,7 +410,7 @@ def code_report(job: Job, code: bytes, hex_file: Path, settings: OracleSettings)
     from web3 import Web3
 
     from auditor.solc.provider import SolcProvider
-    from auditor.tools.mythril import GRACE_S, LAUNCHER, MythrilTool, _watch
+    from auditor.tools.mythril import GRACE_S, MythrilTool
 
     tool = MythrilTool(execution_timeout=settings.audit_mythril_timeout_s)
     if reason := tool.unavailable():
@@ -420,20 +418,11 @@ def code_report(job: Job, code: bytes, hex_file: Path, settings: OracleSettings)
     compilers = SolcProvider().installed()
     if not compilers:  # the launcher wants one although nothing is compiled
         raise _Failure(ResultStatus.INTERNAL_ERROR, "no solc installed (Mythril's launcher needs one)")
-    tool.home.mkdir(parents=True, exist_ok=True)
-    cmd = [str(tool.python), str(LAUNCHER), "analyze", "--bin-runtime", "-f", str(hex_file), "-o", "json",
-           "--execution-timeout", str(tool.execution_timeout), "-t", "2", "--solver-timeout", "10000",
-           "--no-onchain-data"]
-    env = {**os.environ, "SOLC": str(compilers[0].path), "SOLSENTRY_SOLC_VERSION": str(compilers[0].version),
-           "MYTHRIL_DIR": str(tool.home), "PYTHONWARNINGS": "ignore"}
+    args = ["analyze", "--bin-runtime", "-f", str(hex_file), "-o", "json", "--execution-timeout",
+            str(tool.execution_timeout), "-t", "2", "--solver-timeout", "10000", "--no-onchain-data"]
     limit = min(settings.audit_timeout_s, tool.execution_timeout + GRACE_S)
-    with tempfile.TemporaryFile() as out_f, tempfile.TemporaryFile() as err_f:
-        proc = subprocess.Popen(cmd, cwd=hex_file.parent, env=env, stdout=out_f, stderr=err_f,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-        verdict = _watch(proc, limit, tool.memory_mb)
-        out_f.seek(0)
-        err_f.seek(0)
-        out, err = out_f.read(), err_f.read()
+    verdict, out, err, returncode = tool.invoke(args, hex_file.parent, str(compilers[0].path),
+                                                str(compilers[0].version), limit)
     if verdict == "timeout":
         raise _Failure(ResultStatus.TIMEOUT, f"Mythril ran past {limit:g} s")
     if verdict == "memory":
@@ -441,7 +430,7 @@ def code_report(job: Job, code: bytes, hex_file: Path, settings: OracleSettings)
     try:
         data = json.loads(out)
     except ValueError:
-        tail = (err.decode(errors="replace").strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+        tail = (err.decode(errors="replace").strip().splitlines() or [f"exit {returncode}"])[-1]
         raise _Failure(ResultStatus.INTERNAL_ERROR, f"Mythril failed: {tail[:500]}") from None
     if not data.get("success", True) or data.get("error"):
         raise _Failure(ResultStatus.INTERNAL_ERROR, f"Mythril failed: {str(data.get('error'))[:500]}")

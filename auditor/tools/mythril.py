@@ -56,20 +56,29 @@ class MythrilTool(Tool):
         finally:
             settings_file.unlink(missing_ok=True)
 
-    def _run(self, work: Work, settings_file: Path, started: float) -> ToolOutcome:
-        cmd = [str(self.python), str(LAUNCHER), "analyze", f"{work.file}:{work.contract}", "-o", "json",
-               "--execution-timeout", str(self.execution_timeout), "-t", "2", "--solc-json", str(settings_file),
-               "--solver-timeout", "10000"]
-        env = {**os.environ, "SOLC": work.solc_path, "SOLSENTRY_SOLC_VERSION": work.solc_version,
+    def invoke(self, args: list[str], cwd: str | Path, solc_path: str, solc_version: str,
+               limit_s: float) -> tuple[str, bytes, bytes, int | None]:
+        """Run `myth ARGS` through the launcher under the time limit and memory cap.
+
+        Returns (verdict, stdout, stderr, exit code); verdict is "done", "timeout" or "memory".
+        Output goes to temporary files, not pipes, so a chatty run cannot block on a full pipe.
+        """
+        env = {**os.environ, "SOLC": solc_path, "SOLSENTRY_SOLC_VERSION": solc_version,
                "MYTHRIL_DIR": str(self.home), "PYTHONWARNINGS": "ignore"}
-        limit = min(work.timeout_s, self.execution_timeout + GRACE_S)
+        self.home.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile() as out_f, tempfile.TemporaryFile() as err_f:
-            proc = subprocess.Popen(cmd, cwd=work.root, env=env, stdout=out_f, stderr=err_f,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
-            verdict = _watch(proc, limit, self.memory_mb)
+            proc = subprocess.Popen([str(self.python), str(LAUNCHER), *args], cwd=cwd, env=env, stdout=out_f,
+                                    stderr=err_f, stdin=subprocess.DEVNULL, start_new_session=True)
+            verdict = _watch(proc, limit_s, self.memory_mb)
             out_f.seek(0)
             err_f.seek(0)
-            out, err = out_f.read(), err_f.read()
+            return verdict, out_f.read(), err_f.read(), proc.returncode
+
+    def _run(self, work: Work, settings_file: Path, started: float) -> ToolOutcome:
+        args = ["analyze", f"{work.file}:{work.contract}", "-o", "json", "--execution-timeout",
+                str(self.execution_timeout), "-t", "2", "--solc-json", str(settings_file), "--solver-timeout", "10000"]
+        limit = min(work.timeout_s, self.execution_timeout + GRACE_S)
+        verdict, out, err, returncode = self.invoke(args, work.root, work.solc_path, work.solc_version, limit)
         if verdict == "timeout":
             return ToolOutcome("timeout", message=f"killed after {limit:.0f} s",
                                duration_s=time.monotonic() - started)
@@ -80,9 +89,9 @@ class MythrilTool(Tool):
         try:
             data = json.loads(out)
         except ValueError:
-            tail = (err.decode(errors="replace").strip().splitlines() or [f"exit {proc.returncode}"])[-1]
-            if proc.returncode and proc.returncode < 0:
-                tail = f"killed by signal {-proc.returncode}"
+            tail = (err.decode(errors="replace").strip().splitlines() or [f"exit {returncode}"])[-1]
+            if returncode and returncode < 0:
+                tail = f"killed by signal {-returncode}"
             return ToolOutcome("failed", message=tail[:500], duration_s=duration)
         if not data.get("success", True) or data.get("error"):
             return ToolOutcome("failed", message=str(data.get("error"))[:500], duration_s=duration)
