@@ -83,7 +83,7 @@ def audit(path: str | Path, options: AuditOptions | None = None) -> Report:
     infos = []
     for name, tool in tools.items():
         mine = [r for r in runs if r.tool == name]
-        infos.append(ToolInfo(name=name, version=_tool_version(tool), runs=len(mine),
+        infos.append(ToolInfo(name=name, version=tool.version(), runs=len(mine),
                               **{s.value: sum(r.state == s for r in mine) for s in ToolState}))
     return Report(
         solsentry_version=__version__, target=str(path), target_kind=target.kind, tools=infos,
@@ -97,7 +97,7 @@ def _plan(target: Target, files: dict[str, SourceFile], tools: dict[str, Tool], 
     provider = SolcProvider()
     remaps = tuple(str(r) for r in target.remappings)
     include = tuple(str(p) for p in target.include_roots)
-    versions = "|".join(f"{n}={_tool_version(t)}" for n, t in sorted(tools.items()) if t.SCOPE == "file")
+    versions = "|".join(f"{n}={t.version()}" for n, t in sorted(tools.items()) if t.SCOPE == "file")
     planned = []
     for src in target.sources:
         rel = target.relpath(src)
@@ -201,7 +201,7 @@ def _mythril_stage(tool: Tool, planned: list[_Planned], stages: dict[str, FileSt
             continue
         for c in stage.contracts:
             work = Work(**{**asdict(p.work), "contract": c.name})
-            key = ResultCache.key("mythril", p.key, c.name, _tool_version(tool), tool.settings_key())
+            key = ResultCache.key("mythril", p.key, c.name, tool.version(), tool.settings_key())
             jobs.append((work, c, key))
     if reason:
         for work, c, _ in jobs:
@@ -270,6 +270,3 @@ def _tick(options: AuditOptions, stage: str, done: int, total: int) -> None:
     if options.progress is not None:
         options.progress(stage, done, total)
 
-
-def _tool_version(tool: Tool) -> str:
-    return tool.version()

@@ -48,11 +48,7 @@ def main() -> None:
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="solsentry-bench-"))
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = chain_node.free_port()
     settings = OracleSettings(chain_dir=work / "chain")
     info, _ = chain_node.start(settings, port=port)
     daemon = None

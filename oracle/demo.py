@@ -30,18 +30,10 @@ from oracle.keystore import create_keystore
 from oracle.requests import build_input, wait_for_result
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main(contract: Path) -> int:
     work = Path(tempfile.mkdtemp(prefix="solsentry-demo-"))
     settings = OracleSettings(chain_dir=work / "chain")
-    info, _ = chain_node.start(settings, port=_free_port())
+    info, _ = chain_node.start(settings, port=chain_node.free_port())
     daemon = None
     try:
         print(f"1. Hardhat node at {info.url} (pid {info.pid})")

@@ -171,11 +171,11 @@ class OracleNode:
             self._deliver_batch(jobs)
 
     def _deliver_batch(self, jobs: list[Job]) -> None:
-        items = [(self._result(job).as_tuple(), self.signer.sign(self.domain, self._result(job))) for job in jobs]
+        items = [self._item(job) for job in jobs]
         try:
             outcomes = self.oracle.contract.functions.fulfillBatch(items).call({"from": self.tx.address})
         except Exception as exc:
-            if _is_transient(exc):
+            if is_transient(exc):
                 raise
             for job in jobs:  # one bad item reverts a batch: fall back to one at a time to isolate it
                 self._deliver(job)
@@ -206,9 +206,13 @@ class OracleNode:
         return AuditResult(bytes.fromhex(job.request_id[2:]), bytes.fromhex(job.output_hash[2:]),
                            bytes.fromhex(job.model_hash[2:]), job.status_code, job.high, job.medium)
 
-    def _fulfil_call(self, job: Job):
+    def _item(self, job: Job) -> tuple[tuple, bytes]:
+        """(result, signature) of a job, as fulfill and fulfillBatch take them."""
         result = self._result(job)
-        return self.oracle.contract.functions.fulfill(result.as_tuple(), self.signer.sign(self.domain, result))
+        return result.as_tuple(), self.signer.sign(self.domain, result)
+
+    def _fulfil_call(self, job: Job):
+        return self.oracle.contract.functions.fulfill(*self._item(job))
 
     def _on_signed(self, job: Job):
         return lambda tx_hash, nonce, raw: self.store.submitted(job.request_id, tx_hash, nonce, raw)
@@ -273,8 +277,7 @@ class OracleNode:
     def _answer_call(self, jobs: list[Job]):
         if len(jobs) == 1:
             return self._fulfil_call(jobs[0])
-        items = [(self._result(j).as_tuple(), self.signer.sign(self.domain, self._result(j))) for j in jobs]
-        return self.oracle.contract.functions.fulfillBatch(items)
+        return self.oracle.contract.functions.fulfillBatch([self._item(j) for j in jobs])
 
     def tick_expire(self) -> None:
         with self._guard("expire"):
@@ -305,7 +308,7 @@ class OracleNode:
                 if exc is None:
                     node.metrics.healthy(task)
                     return False
-                if _is_transient(exc):
+                if is_transient(exc):
                     log.warning("%s: RPC unavailable (%s); retrying on the next tick", task, type(exc).__name__)
                 else:
                     log.exception("%s failed; retrying on the next tick", task)
@@ -318,6 +321,3 @@ class OracleNode:
         self._workers.shutdown(wait=False, cancel_futures=True)
         self.store.close()
 
-
-def _is_transient(exc: BaseException) -> bool:
-    return is_transient(exc)

@@ -37,6 +37,13 @@ def rpc_chain_id(url: str, timeout: float = 2.0) -> int | None:
         return None
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on now (for a node, a proxy or a metrics endpoint)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

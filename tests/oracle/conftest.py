@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 from pathlib import Path
 
@@ -11,15 +10,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def free_port() -> int:
-    return _free_port()
+    from oracle.chain.node import free_port
+
+    return free_port()
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +32,7 @@ def hardhat_node(tmp_path_factory, artifacts):
     from oracle.config import OracleSettings
 
     settings = OracleSettings(chain_dir=tmp_path_factory.mktemp("chain"))
-    info, started = node.start(settings, port=_free_port())
+    info, started = node.start(settings, port=node.free_port())
     assert started
     try:
         yield info

@@ -18,6 +18,7 @@ from web3 import Web3
 
 from oracle.chain.contracts import AuditOracleClient, RequestState
 from oracle.chain.deploy import deploy
+from oracle.chain.node import free_port
 
 _spec = importlib.util.spec_from_file_location("daemon_helpers", Path(__file__).with_name("test_daemon.py"))
 _h = importlib.util.module_from_spec(_spec)
@@ -115,9 +116,7 @@ class Proxy:
 
     def __init__(self, upstream_port: int) -> None:
         self.upstream = upstream_port
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self._server: socket.socket | None = None
         self._conns: list[socket.socket] = []
 
