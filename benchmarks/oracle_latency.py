@@ -3,7 +3,9 @@
 Usage: .venv/bin/python benchmarks/oracle_latency.py [--requests 200] [--rate 25] [--auditor stub|solsentry]
 Starts a Hardhat node and one oracle node (a real `solsentry oracle run` process), submits N
 audit requests at a fixed rate from 4 requester accounts, and records for each the time from its
-request transaction being mined to its AuditFinalized event being seen (polled every 20 ms).
+AuditRequested log to its AuditFinalized log, both stamped when Hardhat pushes them over a
+WebSocket `eth_subscribe("logs")` (no polling load on the node). Then prints the JSON-RPC calls
+the node served, by method, and the CPU seconds of the Hardhat node and of the oracle node.
 The stub auditor answers at once (it isolates the node's own overhead); `solsentry` runs the
 real Slither-only audit of a small contract (each request's source differs, so nothing is cached).
 """
@@ -14,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import secrets
 import signal
 import statistics
@@ -24,8 +27,9 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 from eth_utils import keccak
-from web3 import Web3
+from websockets.sync.client import connect as ws_connect
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -33,9 +37,11 @@ sys.path.insert(0, str(ROOT))
 from oracle.chain import node as chain_node  # noqa: E402
 from oracle.chain.contracts import AuditOracleClient  # noqa: E402
 from oracle.chain.deploy import deploy  # noqa: E402
+from oracle.chain.rpc import web3_for  # noqa: E402
 from oracle.config import OracleSettings  # noqa: E402
 from oracle.keystore import create_keystore  # noqa: E402
 
+ZERO = "0x" + "00" * 20
 SOURCE = (ROOT / "examples" / "EtherBank.sol").read_text()
 
 
@@ -52,8 +58,9 @@ def main() -> None:
     settings = OracleSettings(chain_dir=work / "chain")
     info, _ = chain_node.start(settings, port=port)
     daemon = None
+    daemon_cpu = None
     try:
-        w3 = Web3(Web3.HTTPProvider(info.url))
+        w3 = web3_for(info.url)
         password = secrets.token_urlsafe(16)
         address = create_keystore(work / "keystore.json", password)
         w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction(
@@ -67,37 +74,56 @@ def main() -> None:
                "SOLSENTRY_WORKERS": str(args.workers), "SOLSENTRY_AUDIT_TOOLS": '["slither"]',
                "SOLSENTRY_RESULTS_DIR": str(work / "results")}
         with open(work / "oracle.log", "wb") as log:
-            daemon = subprocess.Popen([str(Path(sys.executable).parent / "solsentry"), "oracle", "run"], env=env,
+            # BENCH_DAEMON_PREFIX replaces the `solsentry` launcher (e.g. with a profiling wrapper).
+            launcher = (os.environ.get("BENCH_DAEMON_PREFIX", "").split()
+                        or [str(Path(sys.executable).parent / "solsentry")])
+            daemon = subprocess.Popen([*launcher, "oracle", "run"], env=env,
                                       stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         time.sleep(3)  # let the node start and recover
         client = AuditOracleClient(w3, d.audit_oracle)
         mined: dict[bytes, float] = {}
         finalized: dict[bytes, float] = {}
         stop = threading.Event()
+        ready = threading.Event()
+        requested_topic = client.contract.events.AuditRequested().topic
+        finalized_topic = client.contract.events.AuditFinalized().topic
 
         def watch() -> None:
-            w = Web3(Web3.HTTPProvider(info.url))
-            c = AuditOracleClient(w, d.audit_oracle)
-            cursor = w.eth.block_number
-            while not stop.is_set():
-                head = w.eth.block_number
-                if head >= cursor:
-                    for e in c.contract.events.AuditFinalized().get_logs(from_block=cursor, to_block=head):
-                        finalized.setdefault(bytes(e["args"]["requestId"]), time.monotonic())
-                    cursor = head + 1
-                time.sleep(0.02)
+            # Pushed log notifications over Hardhat's WebSocket endpoint: both ends of each latency
+            # are stamped the same way, and the measurement puts no polling load on the node.
+            with ws_connect(info.url.replace("http://", "ws://")) as ws:
+                ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": [
+                    "logs", {"address": d.audit_oracle, "topics": [[requested_topic, finalized_topic]]}]}))
+                ws.recv()
+                ready.set()
+                while not stop.is_set():
+                    try:
+                        msg = json.loads(ws.recv(timeout=0.5))
+                    except TimeoutError:
+                        continue
+                    now = time.monotonic()
+                    entry = msg.get("params", {}).get("result", {})
+                    if entry.get("removed"):
+                        continue
+                    topic, rid = entry["topics"][0], bytes.fromhex(entry["topics"][1][2:])
+                    (mined if topic == requested_topic else finalized).setdefault(rid, now)
 
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
-        lock = threading.Lock()
+        ready.wait(30)
         requesters = w3.eth.accounts[2:6]
+        fee = client.fee()
+        deadline_ts = w3.eth.get_block("latest")["timestamp"] + 7200
+        base_fee = w3.eth.get_block("latest")["baseFeePerGas"]
 
         def submit(i: int) -> None:
+            # One eth_sendTransaction with every field set: the load generator should load the
+            # chain with requests, not with gas estimates and fee look-ups of its own.
             data = json.dumps({"files": {"Bank.sol": SOURCE + f"\n// request {i}\n"}}, sort_keys=True,
                               separators=(",", ":")).encode()
-            rid, _ = client.request_audit(requesters[i % len(requesters)], keccak(data), inline=data)
-            with lock:
-                mined[rid] = time.monotonic()
+            fn = client.contract.functions.requestAudit(keccak(data), "", data, ZERO, 0, deadline_ts)
+            fn.transact({"from": requesters[i % len(requesters)], "value": fee, "gas": 400_000,
+                         "maxFeePerGas": 4 * base_fee + 10**9, "maxPriorityFeePerGas": 10**9})
 
         started = time.monotonic()
         threads = []
@@ -114,6 +140,7 @@ def main() -> None:
         while len(finalized.keys() & mined.keys()) < len(mined) and time.monotonic() < deadline:
             time.sleep(0.1)
         stop.set()
+        watcher.join(timeout=5)
         done = sorted(finalized[r] - mined[r] for r in mined if r in finalized)
         last = max(finalized[r] for r in mined if r in finalized)
         first = min(mined.values())
@@ -126,10 +153,34 @@ def main() -> None:
             "sustained_requests_per_s": round(len(done) / (last - first), 1),
         }, indent=2))
     finally:
+        daemon_cpu = _cpu_seconds(daemon.pid) if daemon is not None else None
         if daemon is not None and daemon.poll() is None:
             daemon.send_signal(signal.SIGTERM)
             daemon.wait(timeout=30)
+        hardhat_cpu = _cpu_seconds(info.pid)
         chain_node.stop(settings)
+        print(json.dumps({"rpc_calls": _rpc_counts(Path(info.log)), "cpu_s": {
+            "hardhat_node": hardhat_cpu, "oracle_node": daemon_cpu}}, indent=2))
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        t = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return None
+    return round(t.user + t.system + t.children_user + t.children_system, 1)
+
+
+def _rpc_counts(log: Path) -> dict[str, int]:
+    """Hardhat's node prints each JSON-RPC method it serves on a line of its own (coloured; a run of
+    calls to one method shows as "method", "method (2)", "method (3)" ...: one line per call)."""
+    counts: dict[str, int] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", line).strip()
+        m = re.fullmatch(r"((?:eth|net|web3|evm|hardhat)_\w+)(?: \(\d+\))?", plain)
+        if m:
+            counts[m[1]] = counts.get(m[1], 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 if __name__ == "__main__":

@@ -19,12 +19,12 @@ import time
 from pathlib import Path
 
 from eth_utils import keccak
-from web3 import Web3
 
 from auditor.config import PROJECT_ROOT
 from oracle.chain import node as chain_node
 from oracle.chain.contracts import AuditOracleClient
 from oracle.chain.deploy import deploy
+from oracle.chain.rpc import web3_for
 from oracle.config import OracleSettings
 from oracle.keystore import create_keystore
 from oracle.requests import build_input, wait_for_result
@@ -39,7 +39,7 @@ def main(contract: Path) -> int:
         print(f"1. Hardhat node at {info.url} (pid {info.pid})")
         password = secrets.token_urlsafe(16)
         node_address = create_keystore(work / "keystore.json", password)
-        w3 = Web3(Web3.HTTPProvider(info.url))
+        w3 = web3_for(info.url)
         w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction(
             {"from": w3.eth.accounts[0], "to": node_address, "value": 10**19}))
         d = deploy(info.url, signers=[node_address], threshold=1, fee=10**15)

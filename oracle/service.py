@@ -21,6 +21,7 @@ from web3 import Web3
 
 from oracle.chain.contracts import AuditOracleClient, FulfillOutcome, RequestState
 from oracle.chain.deploy import Deployment
+from oracle.chain.rpc import web3_for
 from oracle.chain.signer import AuditResult, ResultSigner
 from oracle.chain.txmanager import (
     FeeCapError,
@@ -47,7 +48,7 @@ class OracleNode:
     def __init__(self, settings: OracleSettings, deployment: Deployment, account, w3: Web3 | None = None,
                  audit_fn=None) -> None:
         self.settings = settings
-        self.w3 = w3 or Web3(Web3.HTTPProvider(deployment.rpc_url, request_kwargs={"timeout": 10}))
+        self.w3 = w3 or web3_for(deployment.rpc_url)
         self.oracle = AuditOracleClient(self.w3, deployment.audit_oracle)
         self.store = JobStore(settings.db_path)
         self.listener = Listener(self.oracle, self.store, ListenerConfig(

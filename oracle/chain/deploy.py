@@ -9,6 +9,7 @@ from pathlib import Path
 from web3 import Web3
 
 from oracle.chain.contracts import load_artifact
+from oracle.chain.rpc import web3_for
 from oracle.errors import ChainError
 
 
@@ -40,7 +41,7 @@ class Deployment:
 
 
 def connect(url: str) -> Web3:
-    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
+    w3 = web3_for(url, timeout=30)
     if not w3.is_connected():
         raise ChainError(f"no Ethereum node answers at {url} (start one with `solsentry chain up`)")
     return w3
