@@ -21,5 +21,9 @@ class CompileError(AuditorError):
     """The compiler rejected the sources; `message` carries its diagnostics."""
 
 
+class ReviewError(AuditorError):
+    """The review model could not be loaded or run (missing package, damaged model files)."""
+
+
 class TargetError(AuditorError):
     """The path to audit is missing, not Solidity, or holds no Solidity sources."""

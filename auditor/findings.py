@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -66,6 +67,16 @@ class Reporter(BaseModel):
     confidence: Confidence
 
 
+class Verdict(BaseModel):
+    """The review model's opinion of one tool finding. It annotates; it never removes a finding."""
+
+    model_config = ConfigDict(frozen=True)
+    label: Literal["likely_true", "likely_false"]
+    score: float = Field(ge=0, le=1, description="Probability that the finding is real, as the model puts it")
+    model: str = Field(description="Id of the review model (name@content hash)")
+    reason: str | None = None
+
+
 class Finding(BaseModel):
     id: str = Field(description="Content hash of the weakness and its place (stable across runs)")
     fingerprint: str = Field(description="Survives unrelated edits: hash of the place by name and its code")
@@ -80,6 +91,9 @@ class Finding(BaseModel):
     reporters: list[Reporter]
     suppressed: str | None = Field(
         default=None, description="Why the finding does not count: 'inline' or 'baseline'; null if it counts")
+    origin: Literal["tool", "model"] = Field(
+        default="tool", description="'model': found by the review model alone, not by any tool (advisory)")
+    review: Verdict | None = Field(default=None, description="The review model's verdict on a tool finding")
 
     @property
     def primary(self) -> Location:

@@ -41,6 +41,9 @@ class AuditOptions:
     include_dependencies: bool = False
     include_tests: bool = False
     baseline: Path | None = None
+    # "embedded": the bundled review model judges findings and adds its own; "none": tools only.
+    review: str = "embedded"
+    review_model: Path | None = None      # a trained model directory instead of the bundled one
     progress: Progress | None = field(default=None, repr=False)
 
 
@@ -54,6 +57,10 @@ def audit(path: str | Path, options: AuditOptions | None = None) -> Report:
     options = options or AuditOptions()
     started = time.monotonic()
     settings = get_settings()
+    from auditor.review.registry import REVIEW_NAMES
+
+    if options.review not in REVIEW_NAMES:
+        raise AuditorError(f"unknown review {options.review!r}; available: {', '.join(REVIEW_NAMES)}")
     unknown = [t for t in options.tools if t not in TOOL_NAMES]
     if unknown or not options.tools:
         raise AuditorError(f"unknown tool(s) {', '.join(unknown) or '(none given)'}; available: "
@@ -85,12 +92,37 @@ def audit(path: str | Path, options: AuditOptions | None = None) -> Report:
         mine = [r for r in runs if r.tool == name]
         infos.append(ToolInfo(name=name, version=tool.version(), runs=len(mine),
                               **{s.value: sum(r.state == s for r in mine) for s in ToolState}))
-    return Report(
+    report = Report(
         solsentry_version=__version__, target=str(path), target_kind=target.kind, tools=infos,
         tool_runs=sorted(runs, key=lambda r: (r.tool, r.unit)),
         files=sorted(files.values(), key=lambda f: (f.dependency, f.path)),
-        findings=findings, summary=summarize(findings), duration_s=round(time.monotonic() - started, 3),
+        findings=findings, summary=summarize(findings),
     )
+    if options.review != "none":
+        report = _review(report, target, options)
+    return report.model_copy(update={"duration_s": round(time.monotonic() - started, 3)})
+
+
+def _review(report: Report, target: Target, options: AuditOptions) -> Report:
+    """Own compiled files go to the reviewer (dependencies are not the project's code)."""
+    from auditor.review.base import apply_review
+    from auditor.review.registry import get_reviewer
+
+    kwargs = {"model_dir": options.review_model} if options.review_model else {}
+    reviewer = get_reviewer(options.review, **kwargs)
+    if reviewer is None:
+        return report
+    _tick(options, "review", 0, 1)
+    sources = {}
+    for f in report.files:
+        if not f.dependency and f.status == "compiled":
+            try:
+                sources[f.path] = (target.root / f.path).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+    reviewed = apply_review(report, reviewer, sources)
+    _tick(options, "review", 1, 1)
+    return reviewed
 
 
 def _plan(target: Target, files: dict[str, SourceFile], tools: dict[str, Tool], max_bytes: int) -> list[_Planned]:

@@ -30,6 +30,8 @@ def canonical_bytes(report: Report, workdir: str | None = None) -> bytes:
     for run in doc.get("tool_runs", []):
         for key in _VOLATILE_RUN:
             run.pop(key, None)
+    if isinstance(doc.get("review"), dict):
+        doc["review"].pop("duration_s", None)
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 

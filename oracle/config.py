@@ -85,8 +85,8 @@ class OracleSettings(BaseSettings):
     audit_use_cache: bool = True
     # Inputs are unpacked into a fresh temporary folder under this one (None: the system's).
     work_dir: Path | None = None
-    # The review model id that goes into modelHash ("none": no model review yet).
-    review_model: str = "none"
+    # The review step of source audits ("embedded": the bundled model; its id goes into modelHash).
+    review: Literal["embedded", "none"] = "embedded"
     # "stub": a constant-time fake auditor, only for the latency benchmark; never on a real node.
     auditor: Literal["solsentry", "stub"] = "solsentry"
 

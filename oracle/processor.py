@@ -137,8 +137,22 @@ def model_config(settings: OracleSettings, kind: str = "source") -> str:
     with their versions (as in the report's `tools`), Mythril's execution timeout when Mythril
     runs, and the review model id. Source and code audits differ (code audits run Mythril only);
     the stub auditor says so."""
-    return _model_config(kind, tuple(settings.audit_tools), settings.audit_mythril_timeout_s, settings.review_model,
-                         settings.auditor)
+    return _model_config(kind, tuple(settings.audit_tools), settings.audit_mythril_timeout_s,
+                         _review_id(settings.review) if kind == "source" else "none", settings.auditor)
+
+
+@cache
+def _review_id(review: str) -> str:
+    """The review model's id (name@hash of its files), or "none"."""
+    from auditor.review.registry import get_reviewer
+
+    reviewer = get_reviewer(review)
+    if reviewer is None:
+        return "none"
+    try:
+        return reviewer.model_id
+    except AuditorError:
+        return f"{review}@unavailable"      # the audit reports the review as failed; nodes still agree
 
 
 @cache
@@ -189,7 +203,8 @@ def _ok(output: bytes, model: bytes, high: int, medium: int) -> Answer:
 
 def _options(settings: OracleSettings) -> AuditOptions:
     return AuditOptions(tools=tuple(settings.audit_tools), jobs=settings.audit_jobs,
-                        mythril_timeout=settings.audit_mythril_timeout_s, use_cache=settings.audit_use_cache)
+                        mythril_timeout=settings.audit_mythril_timeout_s, use_cache=settings.audit_use_cache,
+                        review=settings.review)
 
 
 def _tempdir(settings: OracleSettings) -> tempfile.TemporaryDirectory:

@@ -43,13 +43,20 @@ def _tools(value: str) -> tuple[str, ...]:
 @click.option("--include-dependencies", is_flag=True, help="Also report findings in dependencies.")
 @click.option("--include-tests", is_flag=True, help="Also analyze test and script contracts.")
 @click.option("--no-cache", is_flag=True, help="Analyze again even when results are cached.")
+@click.option("--review", type=click.Choice(["embedded", "none"]), default="embedded", show_default=True,
+              help="Review model: 'embedded' judges each finding and adds model-only findings; 'none' turns it off.")
+@click.option("--review-model", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+              metavar="DIR", help="A trained review model directory instead of the bundled one.")
 @click.option("--quiet", "-q", is_flag=True, help="No summary table and no progress.")
 def audit_cmd(path: Path, tools: str, fmt: str | None, out: Path | None, fail_on: str, jobs: int | None,
               mythril_timeout: int | None, baseline: Path | None, write_baseline: Path | None,
-              include_dependencies: bool, include_tests: bool, no_cache: bool, quiet: bool) -> None:
+              include_dependencies: bool, include_tests: bool, no_cache: bool, review: str,
+              review_model: Path | None, quiet: bool) -> None:
     """Audit PATH (a .sol file, a directory, or a Hardhat/Foundry/Truffle project).
 
     Exit 0: nothing at or above --fail-on; 1: there is; 2: usage or analysis error.
+    --fail-on counts every unsuppressed tool finding, whatever the review model's verdict;
+    findings of the review model alone are advisory and never counted.
     """
     from rich.console import Console
 
@@ -65,9 +72,12 @@ def audit_cmd(path: Path, tools: str, fmt: str | None, out: Path | None, fail_on
     err = Console(stderr=True)
     options = AuditOptions(tools=names, jobs=jobs, mythril_timeout=mythril_timeout, use_cache=not no_cache,
                            include_dependencies=include_dependencies, include_tests=include_tests,
-                           baseline=baseline)
+                           baseline=baseline, review=review, review_model=review_model)
     report = audit(path, options) if quiet or not err.is_terminal else _with_progress(path, options, err)
 
+    if report.review is not None and report.review.state == "failed":
+        err.print(f"[yellow]warning:[/yellow] the review step failed, findings are unreviewed: {report.review.message}",
+                  markup=True, highlight=False)
     if write_baseline is not None:
         n = save_baseline(report.findings, write_baseline)
         err.print(f"baseline: {n} finding(s) accepted in {write_baseline}")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from auditor.errors import AuditorError
+from auditor.findings import Finding
 from auditor.report.model import Report
 
 SWC_REGISTRY = "https://swcregistry.io/docs/"
@@ -22,6 +23,24 @@ _SWC_ID = re.compile(r"^SWC-\d+$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 _EXTENSION = re.compile(r"^(\.[a-z0-9]+)+$")
 _MEDIA_TYPE = re.compile(r"^[a-z]+/[a-z0-9][a-z0-9.+-]*$")
+
+
+def verdict_text(f: Finding) -> str | None:
+    """e.g. "likely false (score 0.12, solsentry-review-minilm@ab12...)"; None when unreviewed."""
+    if f.review is None:
+        return None
+    return f"{f.review.label.replace('_', ' ')} (score {f.review.score:.3f}, {f.review.model})"
+
+
+def review_text(report: Report) -> str | None:
+    """One line on what the review step did; None when the audit ran with --review none."""
+    r = report.review
+    if r is None:
+        return None
+    if r.state == "failed":
+        return f"review failed ({r.reviewer}): {r.message}. Tool findings are unreviewed."
+    return (f"reviewed by {r.model}: {r.reviewed} finding(s) judged, {r.likely_false} likely false; "
+            f"{r.model_findings} finding(s) of the model alone (advisory, not counted by --fail-on)")
 
 
 def swc_url(swc: str | None) -> str | None:

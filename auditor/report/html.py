@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from auditor.findings import Finding, Severity, sort_key
-from auditor.report.formats import ReportFormat, swc_url
+from auditor.report.formats import ReportFormat, review_text, swc_url, verdict_text
 from auditor.report.markdown import location_text, scope_text
 from auditor.report.model import SCHEMA_ID, Report, ToolState
 
@@ -45,6 +45,8 @@ th { background: var(--soft); } td.num { text-align: right; font-variant-numeric
 .state-ok { color: var(--ok); } .state-failed, .state-timeout { color: var(--high); font-weight: 600; }
 .alert { border: 1px solid var(--high); background: #ffebe9; border-radius: 6px; padding: 8px 12px; }
 tr.suppressed td { color: var(--muted); } tr.suppressed td:first-child::after { content: " (suppressed)"; }
+tr.model td { font-style: italic; } .badge.model { background: #6f42c1; }
+.verdict.likely_false { color: var(--muted); text-decoration: line-through; } .verdict.likely_true { font-weight: 600; }
 .filters label { margin-right: 14px; white-space: nowrap; }
 body:has(#show-high:not(:checked)) tr.finding.sev-high,
 body:has(#show-medium:not(:checked)) tr.finding.sev-medium,
@@ -104,6 +106,7 @@ def _header(report: Report) -> list[str]:
         f'<p class="meta">Target <code>{e(report.target)}</code> ({e(report.target_kind)}) &middot; '
         f"{len(report.files)} file(s) &middot; {report.duration_s:.1f} s &middot; "
         f"SolSentry {e(report.solsentry_version)}</p>",
+        *([f'<p class="meta review">{e(text)}</p>'] if (text := review_text(report)) else []),
         "</header>",
     ]
 
@@ -170,18 +173,28 @@ def _findings_table(findings: list[Finding]) -> list[str]:
     out.append('<p class="filters">Show: ' + "".join(
         f'<label><input type="checkbox" id="show-{v}" checked> {label}</label>' for v, label in boxes) + "</p>")
     out += ['<table id="findings">', "<thead><tr><th>Severity</th><th>Title</th><th>Location</th><th>SWC</th>"
-            "<th>Category</th><th>Confidence</th><th>Tools</th></tr></thead>", "<tbody>"]
+            "<th>Category</th><th>Confidence</th><th>Tools</th><th>Review</th></tr></thead>", "<tbody>"]
     for f in findings:
         classes = f"finding sev-{f.severity.value}" + (" suppressed" if f.suppressed else "")
+        classes += " model" if f.origin == "model" else ""
         out.append(
             f'<tr class="{classes}" id="row-{e(f.id)}" data-severity="{e(f.severity.value)}">'
             f'<td><span class="badge sev-{e(f.severity.value)}">{e(f.severity.value)}</span></td>'
             f'<td><a href="#finding-{e(f.id)}">{e(f.title)}</a></td>'
             f"<td>{_where(f)}</td><td>{_swc(f.swc)}</td><td>{e(f.category.value)}</td>"
-            f"<td>{e(f.confidence.value)}</td><td>{e(', '.join(f.tools))}</td></tr>"
+            f"<td>{e(f.confidence.value)}</td><td>{e(', '.join(f.tools))}</td><td>{_review_cell(f)}</td></tr>"
         )
     out += ["</tbody>", "</table>", "</section>"]
     return out
+
+
+def _review_cell(f: Finding) -> str:
+    if f.origin == "model":
+        return f'<span class="badge model">model only</span> {f.review.score:.2f}' if f.review else "model only"
+    if f.review is None:
+        return "&mdash;"
+    label = "likely true" if f.review.label == "likely_true" else "likely false"
+    return f'<span class="verdict {e(f.review.label)}">{label}</span> {f.review.score:.2f}'
 
 
 def _details(findings: list[Finding]) -> list[str]:
@@ -211,6 +224,9 @@ def _details(findings: list[Finding]) -> list[str]:
         ]
         if f.suppressed:
             rows.append(("Suppressed", e(f.suppressed)))
+        if (verdict := verdict_text(f)) is not None:
+            rows.append(("Review model", e(verdict) + (" &mdash; found by the model alone (advisory)"
+                                                       if f.origin == "model" else "")))
         classes = f"detail sev-{f.severity.value}" + (" suppressed" if f.suppressed else "")
         out += [
             f'<article class="{classes}" id="finding-{e(f.id)}">',

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from auditor.findings import Finding, Location, Severity, sort_key
-from auditor.report.formats import ReportFormat, swc_url
+from auditor.report.formats import ReportFormat, review_text, swc_url, verdict_text
 from auditor.report.model import SCHEMA_ID, Report, ToolState
 
 SEVERITY_HEADINGS = {
@@ -79,6 +79,7 @@ class MarkdownFormat(ReportFormat):
         out += _summary(report)
         out += _tools(report)
         out += _findings(report)
+        out += _model_findings(report)
         out += _suppressed(report)
         return "\n".join(out).rstrip() + "\n"
 
@@ -101,6 +102,7 @@ def _header(report: Report) -> list[str]:
         f"- **SolSentry:** {escape(report.solsentry_version)}, report schema `{SCHEMA_ID}`",
         f"- **Files:** {files}",
         f"- **Duration:** {report.duration_s:.1f} s",
+        *([f"- **Review:** {escape(text)}"] if (text := review_text(report)) else []),
         "",
     ]
 
@@ -200,11 +202,26 @@ def _finding(number: int, f: Finding) -> list[str]:
         f"- **Tools:** {escape(', '.join(f.tools)) or '—'}",
         f"- **Detectors:** {detectors or '—'}",
         f"- **ID:** {code_span(f.id)}",
-        "",
     ]
+    if (verdict := verdict_text(f)) is not None:
+        out.insert(-1, f"- **Review model:** {escape(verdict)}")
+    out.append("")
     if f.description.strip():
         out += [code_block(f.description), ""]
     return out
+
+
+def _model_findings(report: Report) -> list[str]:
+    found = sorted((f for f in report.findings if f.origin == "model"), key=sort_key)
+    if not found:
+        return []
+    rows = [[cell(f.title), code_span(location_text(f.primary), table=True), cell(scope_text(f.primary) or ""),
+             cell(f.category.value), f"{f.review.score:.3f}" if f.review else ""]
+            for f in found]
+    return [f"## Findings of the review model alone ({len(found)})", "",
+            "Statements of the review model, not of any tool: advisory, not counted in the summary nor by "
+            "`--fail-on`. Check each by hand.", "",
+            *_table(["Title", "Location", "Function", "Category", "Score"], rows)]
 
 
 def _suppressed(report: Report) -> list[str]:

@@ -57,6 +57,21 @@ class Summary(BaseModel):
     informational: int = 0
     suppressed: int = 0
     total: int = 0
+    likely_false: int = Field(0, description="Counted tool findings the review model judged likely false")
+    model: int = Field(0, description="Findings of the review model alone (advisory; never counted)")
+
+
+class ReviewInfo(BaseModel):
+    """What the review step did. `state` "failed" means the tool findings are unreviewed, not absent."""
+
+    reviewer: str = Field(description="'embedded' (the bundled encoder), 'llm', ...")
+    model: str | None = Field(None, description="Model id (name@content hash)")
+    state: Literal["ok", "failed"]
+    message: str | None = None
+    reviewed: int = 0
+    likely_false: int = 0
+    model_findings: int = 0
+    duration_s: float = 0.0
 
 
 class Report(BaseModel):
@@ -69,13 +84,16 @@ class Report(BaseModel):
     files: list[SourceFile]
     findings: list[Finding]
     summary: Summary
+    review: ReviewInfo | None = Field(None, description="Null when the audit ran without review (--review none)")
     duration_s: float = 0.0
 
     model_config = {"populate_by_name": True}
 
     def counted(self) -> list[Finding]:
-        """Findings that count toward the summary and --fail-on (not suppressed)."""
-        return [f for f in self.findings if f.suppressed is None]
+        """Findings that count toward the summary and --fail-on: tool findings not suppressed,
+        whatever the review model's verdict (it annotates, it does not decide). Findings of the
+        model alone are advisory and never counted."""
+        return [f for f in self.findings if f.suppressed is None and f.origin == "tool"]
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.model_dump_json(by_alias=True, indent=indent)
@@ -84,10 +102,15 @@ class Report(BaseModel):
 def summarize(findings: list[Finding]) -> Summary:
     s = Summary(total=len(findings))
     for f in findings:
+        if f.origin == "model":
+            s.model += 1
+            continue
         if f.suppressed:
             s.suppressed += 1
             continue
         setattr(s, f.severity.value, getattr(s, f.severity.value) + 1)
+        if f.review is not None and f.review.label == "likely_false":
+            s.likely_false += 1
     return s
 
 

@@ -218,8 +218,13 @@ def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
                  "confidence": r.confidence.value}
                 for r in f.reporters
             ],
+            "origin": f.origin,
+            "review": f.review.model_dump() if f.review else None,
         },
     }
+    if f.origin == "model":
+        # SARIF's "review" kind: a result that needs a person to decide (the model alone found it).
+        result["kind"] = "review"
     if len(f.locations) > 1:
         result["relatedLocations"] = [
             _location(loc, id=i, message={"text": "Also involved"}) for i, loc in enumerate(f.locations[1:], 1)

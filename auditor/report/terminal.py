@@ -34,6 +34,10 @@ def summary_line(report: Report) -> Text:
         line.append(f"{n} {sev.value}", style=SEVERITY_STYLES[sev] if n else "dim")
     if s.suppressed:
         line.append(f" ({s.suppressed} suppressed)", style="dim")
+    if report.review is not None and report.review.state == "ok":
+        line.append(f"; review: {s.likely_false} likely false, {s.model} model-only (advisory)", style="dim")
+    elif report.review is not None:
+        line.append("; review failed (findings unreviewed)", style="bold yellow")
     bad = sum(r.state in (ToolState.FAILED, ToolState.TIMEOUT) for r in report.tool_runs)
     if bad:
         line.append(f"; {bad} tool run{'' if bad == 1 else 's'} failed or timed out", style="bold red")
@@ -46,6 +50,9 @@ def findings_table(findings: list[Finding]) -> Table:
     table.add_column("Title", overflow="fold")
     table.add_column("Location", overflow="fold")
     table.add_column("Tools", no_wrap=True)
+    reviewed = any(f.review is not None for f in findings)
+    if reviewed:
+        table.add_column("Review", no_wrap=True)
     for f in sorted(findings, key=sort_key):
         where = Text(location_text(f.primary))
         if scope := scope_text(f.primary):
@@ -56,8 +63,21 @@ def findings_table(findings: list[Finding]) -> Table:
         severity = Text(f.severity.value, style=SEVERITY_STYLES[f.severity])
         if f.suppressed:
             severity.append(f"\nsuppressed: {f.suppressed}", style="dim")
-        table.add_row(severity, title, where, Text(", ".join(f.tools)))
+        cells = [severity, title, where, Text(", ".join(f.tools))]
+        if reviewed:
+            cells.append(_verdict(f))
+        table.add_row(*cells)
     return table
+
+
+def _verdict(f: Finding) -> Text:
+    if f.review is None:
+        return Text("-", style="dim")
+    if f.origin == "model":
+        return Text(f"model only {f.review.score:.2f}", style="magenta")
+    if f.review.label == "likely_false":
+        return Text(f"likely false {f.review.score:.2f}", style="dim")
+    return Text(f"likely true {f.review.score:.2f}")
 
 
 def tool_failures_table(report: Report) -> Table | None:
@@ -80,6 +100,11 @@ def render_summary(report: Report, console: Console | None = None, *, show_suppr
     """Print the findings table, the tool failures and a one-line summary to `console` (stdout by default)."""
     console = console or Console()
     findings = report.findings if show_suppressed else report.counted()
+    model = [f for f in report.findings if f.origin == "model"]
+    if model and not show_suppressed:
+        table = findings_table(model)
+        table.title = "Review model only (advisory, not counted)"
+        console.print(table)
     if findings:
         console.print(findings_table(findings))
     if (failures := tool_failures_table(report)) is not None:

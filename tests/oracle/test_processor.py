@@ -17,6 +17,7 @@ import psutil
 import pytest
 from eth_utils import keccak
 
+from auditor.review.encoder import EncoderReviewer
 from oracle.canonical import model_hash
 from oracle.config import OracleSettings
 from oracle.inputs import InputError, ResultStatus, fetch
@@ -296,11 +297,17 @@ def test_ok_on_a_vulnerable_contract(http, settings):
     assert [f["path"] for f in report["files"]] == ["repo/contracts/Drain.sol"]
     assert answer.output_hash == keccak(answer.output)
     assert answer.model_hash == model_hash(model_config(settings))
-    assert "slither@" in model_config(settings) and "review=none" in model_config(settings)
+    assert "slither@" in model_config(settings)
+    # the review model reviewed the audit, and its id (the hash of its files) is part of modelHash
+    assert report["review"]["state"] == "ok"
+    assert f"review={EncoderReviewer().model_id}" in model_config(settings)
+    assert report["review"]["model"] == EncoderReviewer().model_id
+    assert "review=none" in model_config(settings.model_copy(update={"review": "none"}))
     assert "/work" not in answer.output.decode() and "/tmp" not in answer.output.decode()
 
 
 def test_same_input_same_bytes(settings, tmp_path):
+    """With the review model on (the default): nodes must agree on the bytes."""
     data = sources({"contracts/Drain.sol": VULNERABLE, "contracts/Broken.sol": BROKEN})
     first = process(job(data), None, settings.model_copy(update={"work_dir": tmp_path / "one"}))
     second = process(job(data), None, settings.model_copy(update={"work_dir": tmp_path / "two",
