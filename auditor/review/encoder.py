@@ -127,12 +127,18 @@ def decide(findings: list[Finding], sources: Mapping[str, str], scores: Scores, 
             result.verdicts[f.id] = Verdict(label=label, score=score, model=model_id,
                                             reason=f"triage score {score:.3f} against threshold {t:.3f}")
     detect = thresholds["detect"]
+    # (path, category) -> lines of tool findings the model believes, to skip what tools already report
+    believed: dict[tuple[str, str], list[int]] = {}
+    for f in findings:
+        v = result.verdicts.get(f.id)
+        if v is None or v.label == "likely_true":
+            believed.setdefault((f.primary.file, f.category.value), []).append(f.primary.start_line)
     for path in sorted(scores.functions):
         lines = sources[path].splitlines()
         for func, row in scores.functions[path]:
             for category, score in zip(categories, row, strict=True):
                 limit = detect.get(category, detect.get("default", 1.0)) if isinstance(detect, dict) else detect
-                if score < limit or _tool_covered(findings, result, path, func, category):
+                if score < limit or any(func.covers(n) for n in believed.get((path, category), ())):
                     continue
                 result.findings.append(_model_finding(path, func, category, score, lines, model_id))
     return result
@@ -143,16 +149,6 @@ def _parsed(cache: dict, sources: Mapping[str, str], path: str) -> tuple[list[st
         src = sources[path]
         cache[path] = (strip_comments(src).splitlines(), functions(src))
     return cache[path]
-
-
-def _tool_covered(findings: list[Finding], review: Review, path: str, func: Function, category: str) -> bool:
-    """A tool finding the model believes already reports this weakness in this function."""
-    for f in findings:
-        v = review.verdicts.get(f.id)
-        if (f.category.value == category and f.primary.file == path and func.covers(f.primary.start_line)
-                and (v is None or v.label == "likely_true")):
-            return True
-    return False
 
 
 def _model_finding(path: str, func: Function, category: str, score: float, lines: list[str], model: str) -> Finding:
