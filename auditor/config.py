@@ -34,6 +34,18 @@ class Settings(BaseSettings):
     # take solc-js minutes and gigabytes).
     max_source_bytes: int = 2_000_000
 
+    # Generative review (--review llm): a local model directory / hub id, or an OpenAI-compatible
+    # base URL (http...); the API key is read from the variable named by llm_api_key_env.
+    llm_model: str | None = None
+    llm_adapter: str | None = None
+    llm_model_name: str | None = None        # the model name an endpoint serves
+    llm_api_key_env: str = "SOLSENTRY_LLM_API_KEY"
+    llm_quantize: str | None = None          # "8bit" | "4bit" (bitsandbytes, GPU)
+    llm_max_new_tokens: int = 1024
+    llm_context_tokens: int = 8192
+    llm_attempts: int = 3                    # generations per file before it counts as a review failure
+    llm_timeout_s: float = 300.0
+
     # Where tool results are cached (default: <cache_dir>/results).
     results_dir: Path | None = None
 

@@ -44,6 +44,10 @@ class AuditOptions:
     # "embedded": the bundled review model judges findings and adds its own; "none": tools only.
     review: str = "embedded"
     review_model: Path | None = None      # a trained model directory instead of the bundled one
+    # --review llm: the model (local directory, hub id or OpenAI-compatible base URL) and its options
+    llm_model: str | None = None
+    llm_adapter: str | None = None
+    llm_model_name: str | None = None
     progress: Progress | None = field(default=None, repr=False)
 
 
@@ -108,7 +112,11 @@ def _review(report: Report, target: Target, options: AuditOptions) -> Report:
     from auditor.review.base import apply_review
     from auditor.review.registry import get_reviewer
 
-    kwargs = {"model_dir": options.review_model} if options.review_model else {}
+    kwargs: dict = {}
+    if options.review == "embedded" and options.review_model:
+        kwargs = {"model_dir": options.review_model}
+    elif options.review == "llm":
+        kwargs = {"model": options.llm_model, "adapter": options.llm_adapter, "model_name": options.llm_model_name}
     reviewer = get_reviewer(options.review, **kwargs)
     if reviewer is None:
         return report

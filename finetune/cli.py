@@ -44,19 +44,23 @@ def finetune() -> None:
               help="`solsentry audit --format json --review none` report of the dataset's sources.")
 @click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False), help="Output directory.")
 def data_cmd(dataset_dir: Path, fmt: str, report_path: Path, out: Path) -> None:
-    """Build function and finding examples (JSONL) from a labelled dataset and a tools' report."""
+    """Build training data (JSONL) from a labelled dataset and a tools' report: function and finding
+    examples for the embedded model, instruction examples (prompt + expected answer) for `sft`."""
     from auditor.errors import AuditorError
+    from finetune import sft_data
     from finetune.data import finding_examples, function_examples, write
 
     try:
         dataset, report = _load(dataset_dir, fmt, report_path)
         funcs, findings = function_examples(dataset), finding_examples(dataset, report)
+        instructions = sft_data.build(dataset, report)
     except AuditorError as exc:
         raise _fail(exc) from None
     write(out, funcs, findings)
+    sft_data.write(out, instructions)
     click.echo(f"{len(funcs)} function examples ({sum(bool(f.labels) for f in funcs)} labelled), "
                f"{len(findings)} finding examples ({sum(f.label for f in findings)} true) from "
-               f"{len({f.group for f in funcs})} files -> {out}")
+               f"{len({f.group for f in funcs})} files, {len(instructions)} instruction examples -> {out}")
 
 
 @finetune.command("review")
@@ -163,3 +167,82 @@ def ship_cmd(model_dir: Path, cv_dir: Path, dest: Path | None) -> None:
     except (OSError, ValueError, KeyError) as exc:
         raise click.ClickException(f"cannot ship {model_dir}: {exc}") from None
     click.echo(f"shipped {model_id} to {target}")
+
+
+@finetune.command("sft")
+@click.option("--base-model", required=True, metavar="PATH_OR_HUB_ID",
+              help="The causal LM to fine-tune: a local directory (or a hub id where you are online).")
+@click.option("--data", "data_dir", required=True, type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Output of `solsentry finetune data` (its sft.jsonl).")
+@click.option("--recipe", "recipe_path", default=str(Path(__file__).resolve().parent / "recipes"
+                                                      / "sft-qwen2.5-coder-1.5b.yaml"), show_default=True,
+              type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False), help="Run directory.")
+@click.option("--resume", is_flag=True, help="Resume from the last checkpoint in OUT/checkpoints.")
+@click.option("--merge", is_flag=True, help="Also write the adapter merged into the base weights to OUT/merged.")
+def sft_cmd(base_model: str, data_dir: Path, recipe_path: Path, out: Path, resume: bool, merge: bool) -> None:
+    """LoRA supervised fine-tuning of a code LLM on the review prompts (same template as inference).
+
+    Writes OUT/adapter, OUT/metrics.json (loss, perplexity, finding-level F1 on held-out files),
+    TensorBoard logs under OUT/checkpoints, and with --merge OUT/merged. On several GPUs run it
+    under `accelerate launch --config_file finetune/accelerate/{deepspeed_zero2,fsdp}.yaml`.
+    """
+    from finetune import sft, sft_data
+    from finetune.errors import FinetuneError
+    from finetune.recipe import load_sft_recipe
+
+    try:
+        recipe = load_sft_recipe(recipe_path)
+        examples = sft_data.read(data_dir)
+        metrics = sft.run(base_model, examples, recipe, out, resume=resume, merge=merge, log=click.echo)
+    except FinetuneError as exc:
+        raise _fail(exc) from None
+    shown = {k: v for k, v in metrics.items() if k != "losses"}
+    click.echo(json.dumps(shown, indent=2))
+
+
+@finetune.command("eval")
+@click.option("--review", type=click.Choice(["llm", "embedded"]), default="llm", show_default=True)
+@click.option("--model", "llm_model", default=None, metavar="PATH_OR_URL", help="With --review llm: the model.")
+@click.option("--llm-adapter", default=None, metavar="DIR")
+@click.option("--llm-model-name", default=None, metavar="NAME")
+@click.option("--dataset", "dataset_dir", required=True, type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--format", "fmt", default="smartbugs", show_default=True)
+@click.option("--report", "report_path", required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="`solsentry audit --review none --format json` report of the dataset's sources.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write the scores here.")
+def eval_cmd(review: str, llm_model: str | None, llm_adapter: str | None, llm_model_name: str | None,
+             dataset_dir: Path, fmt: str, report_path: Path, out: Path | None) -> None:
+    """Score a review model (an LLM, local or endpoint, or the embedded one) on a labelled dataset,
+    next to the tools alone and the embedded model, with the `solsentry eval` protocol.
+
+    The embedded model was trained on SmartBugs-curated: its scores there are training-data scores
+    (its held-out scores come from `solsentry finetune crossval`)."""
+    from auditor.errors import AuditorError
+    from auditor.evaluation.scoring import to_json
+    from auditor.review.base import apply_review
+    from auditor.review.registry import get_reviewer
+    from finetune import crossval as cvm
+
+    if review == "llm" and not llm_model:
+        raise click.BadParameter("--review llm needs --model PATH_OR_URL", param_hint="--model")
+    try:
+        dataset, report = _load(dataset_dir, fmt, report_path)
+        sources = {f.path: (dataset.audit_root / f.path).read_text(encoding="utf-8", errors="replace")
+                   for f in report.files if f.status == "compiled" and not f.dependency}
+        variants = {"embedded": apply_review(report, get_reviewer("embedded"), sources)}
+        if review == "llm":
+            variants["llm"] = apply_review(report, get_reviewer("llm", model=llm_model, adapter=llm_adapter,
+                                                                model_name=llm_model_name), sources)
+    except AuditorError as exc:
+        raise _fail(exc) from None
+    results = {"tools": cvm.evaluate(dataset, report, report)["tools"]}
+    for name, reviewed in variants.items():
+        scored = cvm.evaluate(dataset, report, reviewed)
+        results[f"tools+{name}"] = scored["tools+model"]
+        results[f"tools+{name} (accepted only)"] = scored["tools+model (accepted only)"]
+        if reviewed.review is not None and reviewed.review.state != "ok":
+            click.echo(f"warning: {name} review {reviewed.review.state}: {reviewed.review.message}", err=True)
+    click.echo(cvm.comparison_markdown(results))
+    if out is not None:
+        out.write_text(json.dumps({k: json.loads(to_json(v)) for k, v in results.items()}, indent=2) + "\n")

@@ -86,7 +86,8 @@ class OracleSettings(BaseSettings):
     # Inputs are unpacked into a fresh temporary folder under this one (None: the system's).
     work_dir: Path | None = None
     # The review step of source audits ("embedded": the bundled model; its id goes into modelHash).
-    review: Literal["embedded", "none"] = "embedded"
+    # "llm": the generative reviewer configured by SOLSENTRY_LLM_* (greedy decoding, fixed seed).
+    review: Literal["embedded", "llm", "none"] = "embedded"
     # "stub": a constant-time fake auditor, only for the latency benchmark; never on a real node.
     auditor: Literal["solsentry", "stub"] = "solsentry"
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -72,3 +75,50 @@ def validate_report():
         assert not errors, errors[0]
 
     return check
+
+
+class Scripted:
+    """Answers /v1/chat/completions with the next scripted text; records the requests."""
+
+    def __init__(self, answers: list[str]) -> None:
+        self.answers, self.requests, self.headers = list(answers), [], []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.requests.append(body)
+                outer.headers.append(dict(self.headers))
+                text = outer.answers.pop(0) if len(outer.answers) > 1 else outer.answers[0]
+                data = json.dumps({"choices": [{"message": {"role": "assistant", "content": text}}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def llm_endpoint():
+    """Start OpenAI-compatible chat servers that answer with scripted completions (the real model
+    cannot exist here; a real HTTP server stands in for vLLM). Returns a factory."""
+    servers = []
+
+    def make(*answers: str) -> Scripted:
+        servers.append(Scripted(list(answers)))
+        return servers[-1]
+
+    yield make
+    for s in servers:
+        s.close()

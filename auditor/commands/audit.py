@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -43,15 +44,21 @@ def _tools(value: str) -> tuple[str, ...]:
 @click.option("--include-dependencies", is_flag=True, help="Also report findings in dependencies.")
 @click.option("--include-tests", is_flag=True, help="Also analyze test and script contracts.")
 @click.option("--no-cache", is_flag=True, help="Analyze again even when results are cached.")
-@click.option("--review", type=click.Choice(["embedded", "none"]), default="embedded", show_default=True,
-              help="Review model: 'embedded' judges each finding and adds model-only findings; 'none' turns it off.")
+@click.option("--review", type=click.Choice(["embedded", "llm", "none"]), default="embedded", show_default=True,
+              help="Review: 'embedded' (bundled encoder) or 'llm' (a generative model, --model) judges each finding "
+                   "and adds model-only findings; 'none' turns it off.")
+@click.option("--model", "llm_model", default=None, metavar="PATH_OR_URL",
+              help="With --review llm: a local model directory (or hub id), or an OpenAI-compatible base URL.")
+@click.option("--llm-adapter", default=None, metavar="DIR", help="With --review llm: a peft adapter for a local model.")
+@click.option("--llm-model-name", default=None, metavar="NAME",
+              help="With --review llm and a URL: the model name the endpoint serves.")
 @click.option("--review-model", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
               metavar="DIR", help="A trained review model directory instead of the bundled one.")
 @click.option("--quiet", "-q", is_flag=True, help="No summary table and no progress.")
 def audit_cmd(path: Path, tools: str, fmt: str | None, out: Path | None, fail_on: str, jobs: int | None,
               mythril_timeout: int | None, baseline: Path | None, write_baseline: Path | None,
-              include_dependencies: bool, include_tests: bool, no_cache: bool, review: str,
-              review_model: Path | None, quiet: bool) -> None:
+              include_dependencies: bool, include_tests: bool, no_cache: bool, review: str, llm_model: str | None,
+              llm_adapter: str | None, llm_model_name: str | None, review_model: Path | None, quiet: bool) -> None:
     """Audit PATH (a .sol file, a directory, or a Hardhat/Foundry/Truffle project).
 
     Exit 0: nothing at or above --fail-on; 1: there is; 2: usage or analysis error.
@@ -67,17 +74,25 @@ def audit_cmd(path: Path, tools: str, fmt: str | None, out: Path | None, fail_on
     from auditor.suppress import write_baseline as save_baseline
 
     names = _tools(tools)
+    if review == "llm" and not (llm_model or os.environ.get("SOLSENTRY_LLM_MODEL")):
+        raise click.BadParameter("--review llm needs --model PATH_OR_URL (or SOLSENTRY_LLM_MODEL)",
+                                 param_hint="--model")
+    if review != "llm" and (llm_model or llm_adapter or llm_model_name):
+        raise click.BadParameter("--model, --llm-adapter and --llm-model-name go with --review llm",
+                                 param_hint="--review")
     if fmt is None and out is not None:
         fmt = _format_for(out)
     err = Console(stderr=True)
     options = AuditOptions(tools=names, jobs=jobs, mythril_timeout=mythril_timeout, use_cache=not no_cache,
                            include_dependencies=include_dependencies, include_tests=include_tests,
-                           baseline=baseline, review=review, review_model=review_model)
+                           baseline=baseline, review=review, review_model=review_model, llm_model=llm_model,
+                           llm_adapter=llm_adapter, llm_model_name=llm_model_name)
     report = audit(path, options) if quiet or not err.is_terminal else _with_progress(path, options, err)
 
-    if report.review is not None and report.review.state == "failed":
-        err.print(f"[yellow]warning:[/yellow] the review step failed, findings are unreviewed: {report.review.message}",
-                  markup=True, highlight=False)
+    if report.review is not None and report.review.state != "ok":
+        r = report.review
+        err.print(f"[yellow]warning:[/yellow] the review step {r.state}; unreviewed: {r.message}", markup=True,
+                  highlight=False)
     if write_baseline is not None:
         n = save_baseline(report.findings, write_baseline)
         err.print(f"baseline: {n} finding(s) accepted in {write_baseline}")

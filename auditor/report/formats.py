@@ -39,6 +39,9 @@ def review_text(report: Report) -> str | None:
         return None
     if r.state == "failed":
         return f"review failed ({r.reviewer}): {r.message}. Tool findings are unreviewed."
+    if r.state == "partial":
+        return (f"reviewed by {r.model} except where it failed ({r.message}); {r.reviewed} finding(s) judged, "
+                f"{r.likely_false} likely false; {r.model_findings} finding(s) of the model alone (advisory)")
     return (f"reviewed by {r.model}: {r.reviewed} finding(s) judged, {r.likely_false} likely false; "
             f"{r.model_findings} finding(s) of the model alone (advisory, not counted by --fail-on)")
 

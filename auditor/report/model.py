@@ -62,11 +62,12 @@ class Summary(BaseModel):
 
 
 class ReviewInfo(BaseModel):
-    """What the review step did. `state` "failed" means the tool findings are unreviewed, not absent."""
+    """What the review step did. "failed": the tool findings are unreviewed, not absent;
+    "partial": some files could not be reviewed (`message` lists them)."""
 
     reviewer: str = Field(description="'embedded' (the bundled encoder), 'llm', ...")
     model: str | None = Field(None, description="Model id (name@content hash)")
-    state: Literal["ok", "failed"]
+    state: Literal["ok", "partial", "failed"]
     message: str | None = None
     reviewed: int = 0
     likely_false: int = 0

@@ -19,6 +19,7 @@ class Review:
     model: str
     verdicts: dict[str, Verdict] = field(default_factory=dict)      # finding id -> verdict
     findings: list[Finding] = field(default_factory=list)           # origin="model"
+    failures: list[str] = field(default_factory=list)               # parts left unreviewed, and why
 
 
 class Reviewer(ABC):
@@ -57,7 +58,8 @@ def apply_review(report: Report, reviewer: Reviewer, sources: Mapping[str, str])
         return report.model_copy(update={"review": info})
     findings = [f.model_copy(update={"review": result.verdicts.get(f.id)}) for f in tool_findings]
     findings += sorted(result.findings, key=sort_key)
-    info = ReviewInfo(reviewer=reviewer.NAME, model=result.model, state="ok", reviewed=len(result.verdicts),
+    info = ReviewInfo(reviewer=reviewer.NAME, model=result.model, state="partial" if result.failures else "ok",
+                      message="; ".join(result.failures)[:4000] or None, reviewed=len(result.verdicts),
                       likely_false=sum(v.label == "likely_false" for v in result.verdicts.values()),
                       model_findings=len(result.findings), duration_s=round(time.monotonic() - started, 3))
     return report.model_copy(update={"findings": findings, "summary": summarize(findings), "review": info})

@@ -35,7 +35,7 @@ def base_model_dir() -> Path:
     return path
 
 
-def _offline() -> None:
+def offline_mode() -> None:
     # Loading must never reach for a hub, even when a user's cache is configured to.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -112,7 +112,7 @@ def _net_class():
 
 def build(lora: dict, categories: int, seed: int) -> Loaded:
     """A fresh network for training: base encoder + new LoRA adapters + new heads."""
-    _offline()
+    offline_mode()
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModel, AutoTokenizer
@@ -148,7 +148,7 @@ def load(directory: Path) -> Loaded:
     missing = [f for f in ADAPTER_FILES if not (directory / f).is_file()]
     if missing:
         raise ReviewError(f"review model at {directory} is incomplete (missing {', '.join(missing)})")
-    _offline()
+    offline_mode()
     try:
         from peft import PeftModel
         from safetensors.torch import load_file
