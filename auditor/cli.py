@@ -18,6 +18,8 @@ BUILTIN_COMMANDS = {
     "compile": "auditor.commands.compile:compile_cmd",
     "audit": "auditor.commands.audit:audit_cmd",
     "eval": "auditor.commands.eval:eval_group",
+    "serve": "auditor.commands.serve:serve_cmd",
+    "api-key": "auditor.commands.serve:api_key",
 }
 
 

@@ -1,0 +1,225 @@
+"""/v1/audits: submit (JSON sources or a .zip upload), status, list, report, delete."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from auditor.api.config import ApiSettings
+from auditor.api.runner import job_dir
+from auditor.api.schemas import AuditAccepted, AuditCreate, AuditList, AuditOptionsIn, AuditPublic, Problem
+from auditor.api.store import AuditJob, AuditStore
+
+router = APIRouter(prefix="/v1", tags=["audits"])
+FORMATS = {"json": "application/json", "sarif": "application/sarif+json", "md": "text/markdown",
+           "html": "text/html"}
+_SIZE_CODES = {"too_large", "bomb", "too_many_files"}
+
+
+def caller(request: Request) -> str:
+    """The API key's id (401 without a valid key, 429 over its rate limit); "dev" in --insecure-dev."""
+    if request.app.state.insecure_dev:
+        return "dev"
+    header = request.headers.get("authorization", "")
+    key = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("x-api-key", "")
+    owner = request.app.state.store.key_owner(key) if key else None
+    if owner is None:
+        raise HTTPException(401, "a valid API key is required (Authorization: Bearer <key>)",
+                            headers={"WWW-Authenticate": "Bearer"})
+    allowed, wait = request.app.state.limiter.allow(owner)
+    if not allowed:
+        raise HTTPException(429, "rate limit exceeded", headers={"Retry-After": str(int(wait) + 1)})
+    return owner
+
+
+Owner = Annotated[str, Depends(caller)]
+
+
+def _store(request: Request) -> AuditStore:
+    return request.app.state.store
+
+
+def _settings(request: Request) -> ApiSettings:
+    return request.app.state.settings
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"request body over {limit} bytes")
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > limit:
+            raise HTTPException(413, f"request body over {limit} bytes")
+    return bytes(data)
+
+
+def _public(job: AuditJob) -> AuditPublic:
+    duration = job.finished_at - job.started_at if job.finished_at and job.started_at else None
+    return AuditPublic(id=job.id, status=job.status, created_at=job.created_at, started_at=job.started_at,
+                       finished_at=job.finished_at, duration_s=duration, options=job.options, summary=job.summary,
+                       error=job.error, report_url=f"/v1/audits/{job.id}/report" if job.status == "done" else None)
+
+
+def _unpack(payload: bytes, settings: ApiSettings) -> tuple[Path, str]:
+    """Unpack into a fresh folder; (folder, content hash of the unpacked tree)."""
+    from auditor.archive import ArchiveError, ArchiveLimits, unpack
+
+    incoming = settings.data_dir / "incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    dest = Path(tempfile.mkdtemp(dir=incoming))
+    limits = ArchiveLimits(max_files=settings.max_files, max_total_bytes=settings.max_unpacked_bytes,
+                           max_file_bytes=min(settings.max_unpacked_bytes, 5_000_000))
+    try:
+        written = unpack(payload, dest, limits)
+    except ArchiveError as exc:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise HTTPException(413 if exc.code in _SIZE_CODES else 400, f"{exc.code}: {exc}") from None
+    if not any(p.suffix == ".sol" for p in written):
+        shutil.rmtree(dest, ignore_errors=True)
+        raise HTTPException(400, "the submission holds no .sol file")
+    digest = hashlib.sha256()
+    for p in sorted(written):
+        digest.update(p.relative_to(dest).as_posix().encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+    return dest, digest.hexdigest()
+
+
+SUBMIT_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": AuditCreate.model_json_schema(ref_template="#/components/schemas/{model}")},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary", "description": "a .zip of the sources"},
+        "options": {"type": "string", "description": "JSON of the audit options (tools, review, mythril_timeout)"}}}},
+}}}
+
+
+@router.post("/audits", status_code=202, response_model=AuditAccepted, openapi_extra=SUBMIT_BODY,
+             responses={400: {"model": Problem}, 401: {"model": Problem}, 413: {"model": Problem},
+                        415: {"model": Problem}, 422: {"model": Problem}, 429: {"model": Problem}})
+async def submit(request: Request, owner: Owner) -> AuditAccepted:
+    """Queue an audit of the submitted sources; 202 with the audit id and where to poll."""
+    settings, store = _settings(request), _store(request)
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "application/json":
+        from auditor.archive import ArchiveError, _check_nesting
+
+        raw = await _body(request, settings.max_body_bytes)
+        try:
+            text = raw.decode("utf-8")
+            _check_nesting(text)
+            body = AuditCreate.model_validate(json.loads(text))
+        except (UnicodeDecodeError, ValueError, ArchiveError) as exc:
+            detail = exc.errors(include_input=False)[:10] if isinstance(exc, ValidationError) else str(exc)[:300]
+            raise HTTPException(422, detail) from None
+        payload, options = json.dumps({"files": body.files}).encode(), body.options
+    elif ctype == "multipart/form-data":
+        payload, options = await _multipart(request, settings)
+    else:
+        raise HTTPException(415, "send application/json ({\"files\": {...}}) or multipart/form-data with a .zip")
+    src, content = _unpack(payload, settings)
+    opts = {"tools": list(dict.fromkeys(options.tools)), "review": options.review,
+            "mythril_timeout": options.mythril_timeout}
+    key = hashlib.sha256(f"{owner}\0{content}\0{json.dumps(opts, sort_keys=True)}".encode()).hexdigest()
+    job, created = store.add(owner, key, opts)
+    if created:
+        target = job_dir(settings, job.id)
+        target.mkdir(parents=True, exist_ok=True)
+        src.rename(target / "src")
+    else:
+        shutil.rmtree(src, ignore_errors=True)
+    return AuditAccepted(id=job.id, status=job.status, status_url=f"/v1/audits/{job.id}", reused=not created)
+
+
+async def _multipart(request: Request, settings: ApiSettings) -> tuple[bytes, AuditOptionsIn]:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > settings.max_body_bytes:
+        raise HTTPException(413, f"request body over {settings.max_body_bytes} bytes")
+    try:
+        form = await request.form(max_files=1, max_fields=4, max_part_size=settings.max_body_bytes)
+    except Exception as exc:              # starlette raises its own MultiPartException
+        raise HTTPException(400, f"malformed multipart body: {str(exc)[:200]}") from None
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise HTTPException(422, "multipart field 'file' (a .zip) is required")
+    data = await upload.read(settings.max_body_bytes + 1)
+    if len(data) > settings.max_body_bytes:
+        raise HTTPException(413, f"upload over {settings.max_body_bytes} bytes")
+    if not data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        raise HTTPException(400, "the uploaded file is not a .zip archive")
+    raw_options = form.get("options") or "{}"
+    try:
+        options = AuditOptionsIn.model_validate_json(raw_options if isinstance(raw_options, str) else "{}")
+    except ValidationError as exc:
+        raise HTTPException(422, exc.errors(include_input=False)[:10]) from None
+    return data, options
+
+
+def _own(request: Request, owner: str, audit_id: str) -> AuditJob:
+    job = _store(request).get(audit_id)
+    if job is None or (job.owner != owner and not request.app.state.insecure_dev):
+        raise HTTPException(404, "no such audit")
+    return job
+
+
+@router.get("/audits/{audit_id}", response_model=AuditPublic, responses={404: {"model": Problem}})
+def status(request: Request, owner: Owner, audit_id: str) -> AuditPublic:
+    """Status, timing and summary of one audit."""
+    return _public(_own(request, owner, audit_id))
+
+
+@router.get("/audits", response_model=AuditList)
+def listing(request: Request, owner: Owner,
+            status: Literal["queued", "running", "done", "failed"] | None = None,
+            limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+            ) -> AuditList:
+    """The caller's audits, newest first."""
+    jobs, total = _store(request).list(status, limit, offset, owner=None if request.app.state.insecure_dev else owner)
+    return AuditList(items=[_public(j) for j in jobs], total=total, limit=limit, offset=offset)
+
+
+@router.get("/audits/{audit_id}/report", responses={
+    200: {"content": {t: {} for t in FORMATS.values()}, "description": "The report"},
+    404: {"model": Problem}, 409: {"model": Problem}})
+def report(request: Request, owner: Owner, audit_id: str,
+           format: Literal["json", "sarif", "md", "html"] | None = None) -> Response:
+    """The report, in the format named by ?format= or chosen from the Accept header (JSON by default)."""
+    from auditor.report.formats import get_format
+    from auditor.report.model import Report
+
+    job = _own(request, owner, audit_id)
+    if job.status != "done" or not job.report:
+        raise HTTPException(409, f"the audit is {job.status}" + (f": {job.error}" if job.error else ""))
+    fmt = format or _negotiate(request.headers.get("accept", ""))
+    if fmt == "json":
+        return Response(job.report, media_type=FORMATS["json"])
+    text = get_format(fmt).render(Report.model_validate_json(job.report))
+    return Response(text, media_type=f"{FORMATS[fmt]}; charset=utf-8")
+
+
+def _negotiate(accept: str) -> str:
+    for part in accept.split(","):
+        media = part.split(";")[0].strip().lower()
+        for name, mt in FORMATS.items():
+            if media == mt:
+                return name
+    return "json"
+
+
+@router.delete("/audits/{audit_id}", status_code=204, responses={404: {"model": Problem}, 409: {"model": Problem}})
+def delete(request: Request, owner: Owner, audit_id: str) -> Response:
+    """Delete an audit and its files (not while it runs)."""
+    job = _own(request, owner, audit_id)
+    if job.status == "running":
+        raise HTTPException(409, "the audit is running; delete it when it has finished")
+    _store(request).delete(job.id)
+    shutil.rmtree(job_dir(_settings(request), job.id), ignore_errors=True)
+    return Response(status_code=204)
+

@@ -1,0 +1,55 @@
+"""Operations and the oracle's outputs: /healthz, /metrics, /v1/outputs/{hash}."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+
+from auditor.api.schemas import Problem
+
+router = APIRouter()
+_HASH = re.compile(r"(0x)?[0-9a-fA-F]{64}")
+
+
+@router.get("/healthz", tags=["ops"])
+def healthz(request: Request) -> dict:
+    """Liveness and the queue's state (no key needed)."""
+    return {"status": "ok", "audits": request.app.state.store.counts()}
+
+
+@router.get("/metrics", tags=["ops"], response_class=Response,
+            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
+def metrics(request: Request) -> Response:
+    """Prometheus metrics: audits by status, API keys in use."""
+    from prometheus_client import CollectorRegistry, Gauge, generate_latest
+
+    registry = CollectorRegistry()
+    by_status = Gauge("solsentry_api_audits", "Audits in the store, by status", ["status"], registry=registry)
+    for status, n in request.app.state.store.counts().items():
+        by_status.labels(status).set(n)
+    Gauge("solsentry_api_keys", "Active API keys", registry=registry).set(request.app.state.store.active_keys())
+    return Response(generate_latest(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+@router.get("/v1/outputs/{output_hash}", tags=["oracle"], response_class=Response,
+            responses={200: {"content": {"application/json": {}}, "description": "The report bytes"},
+                       400: {"model": Problem}, 404: {"model": Problem}})
+def output(request: Request, output_hash: str) -> Response:
+    """The oracle's report bytes whose keccak256 is `output_hash` (as posted on chain); public."""
+    if not _HASH.fullmatch(output_hash):
+        raise HTTPException(400, "the hash must be 32 bytes of hex (0x optional)")
+    key = "0x" + output_hash.lower().removeprefix("0x")
+    path = request.app.state.settings.oracle_db
+    if not path.is_file():
+        raise HTTPException(404, "no output with this hash (no oracle store here)")
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
+            row = db.execute("SELECT bytes FROM outputs WHERE hash = ?", (key,)).fetchone()
+    except sqlite3.Error:
+        raise HTTPException(404, "no output with this hash") from None
+    if row is None:
+        raise HTTPException(404, "no output with this hash")
+    return Response(bytes(row[0]), media_type="application/json")

@@ -1,0 +1,117 @@
+"""Workers that take queued audits from the store and run each in its own process.
+
+A worker thread claims a job and starts a fresh "spawn" child that runs `auditor.pipeline.audit`
+on the job's unpacked sources, under an address-space cap; past the time limit the child and
+every process it started are killed and the job fails with "timeout". Sources are only ever
+compiled by solc: nothing from a submission is executed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import multiprocessing
+import shutil
+import threading
+from pathlib import Path
+
+from auditor.api.config import ApiSettings
+from auditor.api.store import AuditJob, AuditStore
+
+log = logging.getLogger(__name__)
+
+
+def job_dir(settings: ApiSettings, job_id: str) -> Path:
+    return settings.jobs_dir / job_id
+
+
+def _child(src: str, options: dict, out: str, memory_mb: int) -> None:
+    import resource
+
+    if memory_mb > 0:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    from auditor.pipeline import AuditOptions, audit
+
+    report = audit(src, AuditOptions(**options))
+    Path(out).write_text(report.to_json(), encoding="utf-8")
+
+
+def _kill_tree(pid: int) -> None:
+    import psutil
+
+    try:
+        top = psutil.Process(pid)
+        procs = [top, *top.children(recursive=True)]
+    except psutil.Error:
+        return
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+
+
+def run_job(job: AuditJob, settings: ApiSettings) -> tuple[str | None, dict | None, str | None]:
+    """(report JSON, summary, error)."""
+    from auditor.pipeline import AuditOptions
+
+    base = job_dir(settings, job.id)
+    out = base / "report.json"
+    out.unlink(missing_ok=True)
+    options = {k: v for k, v in job.options.items() if k in AuditOptions.__dataclass_fields__}
+    ctx = multiprocessing.get_context("spawn")
+    proc = ctx.Process(target=_child, args=(str(base / "src"), options, str(out), settings.audit_memory_mb),
+                       name=f"solsentry-audit-{job.id[:8]}")
+    proc.start()
+    proc.join(settings.audit_timeout_s)
+    if proc.is_alive():
+        _kill_tree(proc.pid)
+        proc.join(5)
+        return None, None, f"timeout: the audit ran over {settings.audit_timeout_s:.0f} s"
+    if proc.exitcode != 0 or not out.is_file():
+        return None, None, (f"the audit failed (exit code {proc.exitcode}"
+                            f"{'; memory limit?' if proc.exitcode and proc.exitcode < 0 else ''})")
+    text = out.read_text(encoding="utf-8")
+    return text, json.loads(text).get("summary"), None
+
+
+class Workers:
+    def __init__(self, store: AuditStore, settings: ApiSettings) -> None:
+        self.store, self.settings = store, settings
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for i in range(self.settings.workers):
+            t = threading.Thread(target=self._loop, name=f"audit-worker-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        t = threading.Thread(target=self._expire_loop, name="audit-expiry", daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job = self.store.claim()
+            except Exception:          # a locked or broken database: retried, never fatal
+                log.exception("claiming a job failed")
+                job = None
+            if job is None:
+                self._stop.wait(self.settings.poll_interval_s)
+                continue
+            try:
+                report, summary, error = run_job(job, self.settings)
+            except Exception as exc:
+                log.exception("audit %s failed", job.id)
+                report, summary, error = None, None, f"internal error: {type(exc).__name__}"
+            self.store.finish(job.id, report, summary, error)
+
+    def _expire_loop(self) -> None:
+        while not self._stop.wait(60):
+            for job_id in self.store.expired(self.settings.retention_s):
+                self.store.delete(job_id)
+                shutil.rmtree(job_dir(self.settings, job_id), ignore_errors=True)

@@ -1,0 +1,52 @@
+"""Request and response bodies, split by direction (Create in, Public out, a list envelope)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AuditOptionsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tools: list[Literal["slither", "mythril"]] = Field(default=["slither", "mythril"], min_length=1)
+    review: Literal["embedded", "none"] = "embedded"
+    mythril_timeout: int | None = Field(default=None, ge=1, le=3600)
+
+
+class AuditCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    files: dict[str, str] = Field(min_length=1, description="Relative path -> Solidity source")
+    options: AuditOptionsIn = AuditOptionsIn()
+
+
+class AuditAccepted(BaseModel):
+    id: str
+    status: str
+    status_url: str
+    reused: bool = Field(description="An identical submission exists; its audit is returned")
+
+
+class AuditPublic(BaseModel):
+    id: str
+    status: Literal["queued", "running", "done", "failed"]
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    duration_s: float | None
+    options: dict
+    summary: dict | None
+    error: str | None
+    report_url: str | None
+
+
+class AuditList(BaseModel):
+    items: list[AuditPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class Problem(BaseModel):
+    detail: str
+    code: str | None = None

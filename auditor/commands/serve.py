@@ -1,0 +1,73 @@
+"""`solsentry serve` (the HTTP service) and `solsentry api-key create|list|revoke`."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Audits at once [default: SOLSENTRY_API_WORKERS].")
+@click.option("--insecure-dev", is_flag=True, help="Serve without API keys (development only; never expose it).")
+def serve_cmd(host: str, port: int, workers: int | None, insecure_dev: bool) -> None:
+    """Serve the audit API (FastAPI, OpenAPI docs at /docs). Refuses to start without an API key
+    (create one with `solsentry api-key create`) unless --insecure-dev is given."""
+    import uvicorn
+
+    from auditor.api.app import create_app
+    from auditor.api.config import ApiSettings
+    from auditor.api.store import AuditStore
+
+    settings = ApiSettings()
+    if workers:
+        settings.workers = workers
+    if not insecure_dev and AuditStore(settings.db_path).active_keys() == 0:
+        raise click.ClickException("no API key is configured: create one with `solsentry api-key create`, "
+                                   "or run with --insecure-dev on a machine only you can reach")
+    if insecure_dev:
+        click.echo("warning: --insecure-dev: every request is accepted without a key", err=True)
+    uvicorn.run(create_app(settings, insecure_dev=insecure_dev), host=host, port=port, log_level="info",
+                server_header=False)
+
+
+@click.group("api-key")
+def api_key() -> None:
+    """API keys of `solsentry serve` (only their SHA-256 is stored)."""
+
+
+@api_key.command("create")
+@click.option("--name", default="default", show_default=True, help="A label for the key.")
+def create_cmd(name: str) -> None:
+    """Create a key and print it once (it cannot be shown again)."""
+    from auditor.api.config import ApiSettings
+    from auditor.api.security import new_key
+    from auditor.api.store import AuditStore
+
+    key = new_key()
+    key_id = AuditStore(ApiSettings().db_path).add_key(name, key)
+    click.echo(f"key id {key_id} ({name}); the key, shown only now:", err=True)
+    click.echo(key)
+
+
+@api_key.command("list")
+def list_cmd() -> None:
+    """Key ids, names, and whether they are revoked."""
+    from auditor.api.config import ApiSettings
+    from auditor.api.store import AuditStore
+
+    for k in AuditStore(ApiSettings().db_path).api_keys():
+        click.echo(f"{k['id']}  {k['name']}  {'revoked' if k['revoked_at'] else 'active'}")
+
+
+@api_key.command("revoke")
+@click.argument("key_id")
+def revoke_cmd(key_id: str) -> None:
+    """Revoke a key by its id."""
+    from auditor.api.config import ApiSettings
+    from auditor.api.store import AuditStore
+
+    if not AuditStore(ApiSettings().db_path).revoke(key_id):
+        raise click.ClickException(f"no active key with id {key_id}")
+    click.echo(f"revoked {key_id}")
