@@ -7,6 +7,9 @@ MYTH     := .venv-mythril
 BIN      := $(VENV)/bin
 # Compilers the demo, the tests and the SmartBugs evaluation need (solc-js, user cache).
 SOLC_VERSIONS := 0.4.9 0.4.24 0.4.25 0.4.26 0.5.17 0.8.30 0.8.37
+# Debian's chromium: the headless-browser test of the HTML report (tests/auditor/api/test_api_browser.py).
+CHROMIUM := /usr/bin/chromium
+APT_CHROMIUM := env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 
 export HARDHAT_DISABLE_TELEMETRY_PROMPT := true
 
@@ -14,7 +17,7 @@ export HARDHAT_DISABLE_TELEMETRY_PROMPT := true
 
 all: install
 
-install: $(VENV)/.installed $(MYTH)/.installed node_modules/.installed
+install: $(VENV)/.installed $(MYTH)/.installed node_modules/.installed $(VENV)/.chromium
 	@$(BIN)/solsentry solc install --quiet $(SOLC_VERSIONS)
 
 $(VENV)/.installed: pyproject.toml requirements.lock
@@ -31,6 +34,25 @@ $(MYTH)/.installed: requirements-mythril.lock
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
+	@touch $@
+
+# apt-get only when $(CHROMIUM) is missing: as root, else through sudo (apt-get update and a retry
+# when the package lists are empty, as on a fresh container).
+$(VENV)/.chromium:
+	@mkdir -p $(@D)
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo=sudo; \
+	  else echo "error: $(CHROMIUM) is missing and installing it needs root or sudo;" \
+	    "run as root: apt-get install -y --no-install-recommends chromium" >&2; exit 1; fi; \
+	  command -v apt-get >/dev/null 2>&1 || { echo "error: $(CHROMIUM) is missing and there is no apt-get:" \
+	    "install Debian's chromium package by hand" >&2; exit 1; }; \
+	  echo "$${sudo:+sudo }apt-get install -y --no-install-recommends chromium"; \
+	  $$sudo $(APT_CHROMIUM) || { $$sudo apt-get update -qq && $$sudo $(APT_CHROMIUM); } \
+	    || { echo "error: could not install chromium with$${sudo:+ sudo} apt-get;" \
+	      "run as root: apt-get install -y --no-install-recommends chromium" >&2; exit 1; }; \
+	  test -x $(CHROMIUM) || { echo "error: apt-get installed chromium but $(CHROMIUM) is missing" >&2; exit 1; }; \
+	fi
 	@touch $@
 
 # Audits the bundled examples with Slither and Mythril and prints the summary table

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 
-from auditor import __version__
+from auditor import __version__, executors
 from auditor.cache import ResultCache, outcome_from_json, outcome_to_json
 from auditor.config import get_settings
 from auditor.errors import AuditorError
@@ -48,6 +47,9 @@ class AuditOptions:
     llm_model: str | None = None
     llm_adapter: str | None = None
     llm_model_name: str | None = None
+    # Where the file stages run: "local" processes or "ray" tasks (on ray_address, or a local instance)
+    executor: str = "local"
+    ray_address: str | None = None
     progress: Progress | None = field(default=None, repr=False)
 
 
@@ -188,9 +190,8 @@ def _file_stages(planned: list[_Planned], tools: dict[str, Tool], cache_store: R
     done = len(results)
     _tick(options, "compile", done, len(planned))
     if todo:
-        ctx = multiprocessing.get_context("forkserver")
         jobs = min(_jobs(options), len(todo))
-        pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=worker_init)
+        pool = executors.pool(options.executor, jobs, options.ray_address, initializer=worker_init)
         try:
             futures: dict[Future, _Planned] = {pool.submit(run_file_stage, p.work, with_slither): p for p in todo}
             for fut in as_completed(futures):

@@ -7,8 +7,11 @@ import shutil
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from auditor import __version__
 from auditor.api.config import ApiSettings
@@ -17,6 +20,13 @@ from auditor.api.security import RateLimiter
 from auditor.api.store import AuditStore
 
 log = logging.getLogger(__name__)
+
+
+def _allowed(request: Request) -> list[str]:
+    """The methods some route serves at the request's path."""
+    base = {k: request.scope[k] for k in ("type", "path", "root_path", "headers") if k in request.scope}
+    return [m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+            if any(r.matches({**base, "method": m})[0] == Match.FULL for r in request.app.router.routes)]
 
 
 def create_app(settings: ApiSettings | None = None, insecure_dev: bool = False, start_workers: bool = True) -> FastAPI:
@@ -56,6 +66,22 @@ def create_app(settings: ApiSettings | None = None, insecure_dev: bool = False, 
                    for e in exc.errors()][:20]
         return JSONResponse({"detail": details}, status_code=422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            # Starlette's Allow names the methods of the first route whose path matched; list them all.
+            exc = StarletteHTTPException(405, exc.detail, headers={**(exc.headers or {}),
+                                                                   "Allow": ", ".join(_allowed(request))})
+        return await http_exception_handler(request, exc)
+
     app.include_router(routes_audits.router)
     app.include_router(routes_ops.router)
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:      # the submit body's models, which FastAPI does not see
+            schema = FastAPI.openapi(app)
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(routes_audits.BODY_SCHEMAS)
+        return app.openapi_schema
+
+    app.openapi = openapi
     return app

@@ -24,6 +24,10 @@ class ApiSettings(BaseSettings):
     # The oracle node's job store, whose `outputs` table GET /v1/outputs/{hash} serves.
     oracle_db: Path = Path.home() / ".cache" / "solsentry" / "oracle" / "jobs.sqlite"
     poll_interval_s: float = 0.2
+    # "local": each audit in a process on this machine; "ray": each audit a Ray task on the cluster
+    # at ray_address (a new local Ray instance when none is given).
+    executor: str = "local"
+    ray_address: str | None = None
 
     @property
     def db_path(self) -> Path:

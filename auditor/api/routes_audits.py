@@ -9,27 +9,48 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 
 from auditor.api.config import ApiSettings
 from auditor.api.runner import job_dir
-from auditor.api.schemas import AuditAccepted, AuditCreate, AuditList, AuditOptionsIn, AuditPublic, Problem
+from auditor.api.schemas import (
+    AuditAccepted,
+    AuditCreate,
+    AuditList,
+    AuditOptionsIn,
+    AuditPublic,
+    Problem,
+    ValidationProblem,
+)
 from auditor.api.store import AuditJob, AuditStore
 
-router = APIRouter(prefix="/v1", tags=["audits"])
+# Every operation here needs a key (401) and counts against its rate limit (429).
+router = APIRouter(prefix="/v1", tags=["audits"], responses={
+    401: {"model": Problem, "description": "No valid API key", "headers": {
+        "WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}}},
+    429: {"model": Problem, "description": "Over the key's rate limit", "headers": {
+        "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}},
+})
 FORMATS = {"json": "application/json", "sarif": "application/sarif+json", "md": "text/markdown",
            "html": "text/html"}
 _SIZE_CODES = {"too_large", "bomb", "too_many_files"}
 
 
-def caller(request: Request) -> str:
+# The key goes in `Authorization: Bearer <key>` or in `X-API-Key`; declared so that OpenAPI shows it.
+_BEARER = HTTPBearer(scheme_name="bearer", auto_error=False, description="An API key (`solsentry api-key create`)")
+_API_KEY = APIKeyHeader(name="X-API-Key", scheme_name="apiKey", auto_error=False, description="The same key")
+
+
+def caller(request: Request, bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
+           api_key: Annotated[str | None, Security(_API_KEY)] = None) -> str:
     """The API key's id (401 without a valid key, 429 over its rate limit); "dev" in --insecure-dev."""
     if request.app.state.insecure_dev:
         return "dev"
-    header = request.headers.get("authorization", "")
-    key = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("x-api-key", "")
+    key = bearer.credentials.strip() if bearer else (api_key or "")
     owner = request.app.state.store.key_owner(key) if key else None
     if owner is None:
         raise HTTPException(401, "a valid API key is required (Authorization: Bearer <key>)",
@@ -93,17 +114,26 @@ def _unpack(payload: bytes, settings: ApiSettings) -> tuple[Path, str]:
     return dest, digest.hexdigest()
 
 
+def _body_schemas() -> dict[str, dict]:
+    """The JSON body's schemas, for the OpenAPI document's components (app.py adds them there): the
+    body is read by hand (size limit, nesting check), so FastAPI does not know the models."""
+    schema = AuditCreate.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {**schema.pop("$defs", {}), "AuditCreate": schema}
+
+
+BODY_SCHEMAS = _body_schemas()
 SUBMIT_BODY = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": AuditCreate.model_json_schema(ref_template="#/components/schemas/{model}")},
+    "application/json": {"schema": {"$ref": "#/components/schemas/AuditCreate"}},
     "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
         "file": {"type": "string", "format": "binary", "description": "a .zip of the sources"},
-        "options": {"type": "string", "description": "JSON of the audit options (tools, review, mythril_timeout)"}}}},
+        "options": {"$ref": "#/components/schemas/AuditOptionsIn", "description": "the audit options, as JSON"}}},
+        "encoding": {"file": {"contentType": "application/zip"}, "options": {"contentType": "application/json"}}},
 }}}
 
 
 @router.post("/audits", status_code=202, response_model=AuditAccepted, openapi_extra=SUBMIT_BODY,
-             responses={400: {"model": Problem}, 401: {"model": Problem}, 413: {"model": Problem},
-                        415: {"model": Problem}, 422: {"model": Problem}, 429: {"model": Problem}})
+             responses={400: {"model": Problem}, 413: {"model": Problem}, 415: {"model": Problem},
+                        422: {"model": ValidationProblem}})
 async def submit(request: Request, owner: Owner) -> AuditAccepted:
     """Queue an audit of the submitted sources; 202 with the audit id and where to poll."""
     settings, store = _settings(request), _store(request)
@@ -116,9 +146,10 @@ async def submit(request: Request, owner: Owner) -> AuditAccepted:
             text = raw.decode("utf-8")
             _check_nesting(text)
             body = AuditCreate.model_validate(json.loads(text))
-        except (UnicodeDecodeError, ValueError, ArchiveError) as exc:
-            detail = exc.errors(include_input=False)[:10] if isinstance(exc, ValidationError) else str(exc)[:300]
-            raise HTTPException(422, detail) from None
+        except ValidationError as exc:
+            raise _invalid(exc, "body") from None
+        except (ValueError, ArchiveError) as exc:             # not UTF-8, not JSON, nested too deep
+            raise RequestValidationError([{"loc": ("body",), "msg": str(exc)[:300], "type": "json_invalid"}]) from None
         payload, options = json.dumps({"files": body.files}).encode(), body.options
     elif ctype == "multipart/form-data":
         payload, options = await _multipart(request, settings)
@@ -148,7 +179,7 @@ async def _multipart(request: Request, settings: ApiSettings) -> tuple[bytes, Au
         raise HTTPException(400, f"malformed multipart body: {str(exc)[:200]}") from None
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
-        raise HTTPException(422, "multipart field 'file' (a .zip) is required")
+        raise RequestValidationError([{"loc": ("body", "file"), "msg": "a .zip file is required", "type": "missing"}])
     data = await upload.read(settings.max_body_bytes + 1)
     if len(data) > settings.max_body_bytes:
         raise HTTPException(413, f"upload over {settings.max_body_bytes} bytes")
@@ -158,8 +189,14 @@ async def _multipart(request: Request, settings: ApiSettings) -> tuple[bytes, Au
     try:
         options = AuditOptionsIn.model_validate_json(raw_options if isinstance(raw_options, str) else "{}")
     except ValidationError as exc:
-        raise HTTPException(422, exc.errors(include_input=False)[:10]) from None
+        raise _invalid(exc, "body", "options") from None
     return data, options
+
+
+def _invalid(exc: ValidationError, *where: str) -> RequestValidationError:
+    """A 422 in the same shape as FastAPI's own (app.py's handler drops the submitted values)."""
+    return RequestValidationError([{"loc": (*where, *e["loc"]), "msg": e["msg"], "type": e["type"]}
+                                   for e in exc.errors(include_input=False, include_url=False)])
 
 
 def _own(request: Request, owner: str, audit_id: str) -> AuditJob:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import Response
 
 from auditor.api.schemas import Problem
@@ -37,7 +38,8 @@ def metrics(request: Request) -> Response:
 @router.get("/v1/outputs/{output_hash}", tags=["oracle"], response_class=Response,
             responses={200: {"content": {"application/json": {}}, "description": "The report bytes"},
                        400: {"model": Problem}, 404: {"model": Problem}})
-def output(request: Request, output_hash: str) -> Response:
+def output(request: Request, output_hash: Annotated[str, Path(json_schema_extra={
+        "pattern": f"^{_HASH.pattern}$"})]) -> Response:
     """The oracle's report bytes whose keccak256 is `output_hash` (as posted on chain); public."""
     if not _HASH.fullmatch(output_hash):
         raise HTTPException(400, "the hash must be 32 bytes of hex (0x optional)")

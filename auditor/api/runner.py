@@ -59,6 +59,16 @@ def run_job(job: AuditJob, settings: ApiSettings) -> tuple[str | None, dict | No
     out = base / "report.json"
     out.unlink(missing_ok=True)
     options = {k: v for k, v in job.options.items() if k in AuditOptions.__dataclass_fields__}
+    if settings.executor == "ray":
+        from auditor.api import ray_tasks
+
+        try:
+            text = ray_tasks.run(base / "src", options, settings.audit_timeout_s, settings.audit_memory_mb)
+        except TimeoutError:
+            return None, None, f"timeout: the audit ran over {settings.audit_timeout_s:.0f} s"
+        except Exception as exc:           # a task that died (memory cap, lost node) fails this audit only
+            return None, None, f"the audit failed on the Ray cluster: {type(exc).__name__}"
+        return text, json.loads(text).get("summary"), None
     ctx = multiprocessing.get_context("spawn")
     proc = ctx.Process(target=_child, args=(str(base / "src"), options, str(out), settings.audit_memory_mb),
                        name=f"solsentry-audit-{job.id[:8]}")
@@ -82,6 +92,10 @@ class Workers:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        if self.settings.executor == "ray":
+            from auditor.executors import ray_init
+
+            ray_init(self.settings.ray_address)
         for i in range(self.settings.workers):
             t = threading.Thread(target=self._loop, name=f"audit-worker-{i}", daemon=True)
             t.start()

@@ -15,7 +15,11 @@ class AuditOptionsIn(BaseModel):
 
 
 class AuditCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "files": {"contracts/Counter.sol": "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.20;\n\n"
+                                           "contract Counter {\n    uint256 public n;\n\n"
+                                           "    function inc() external { n += 1; }\n}\n"},
+        "options": {"tools": ["slither"], "review": "none"}}]})
     files: dict[str, str] = Field(min_length=1, description="Relative path -> Solidity source")
     options: AuditOptionsIn = AuditOptionsIn()
 
@@ -50,3 +54,14 @@ class AuditList(BaseModel):
 class Problem(BaseModel):
     detail: str
     code: str | None = None
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationProblem(BaseModel):
+    """422: what is wrong with the request, one entry per field (never the submitted values)."""
+    detail: list[FieldError]

@@ -54,11 +54,16 @@ def _tools(value: str) -> tuple[str, ...]:
               help="With --review llm and a URL: the model name the endpoint serves.")
 @click.option("--review-model", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
               metavar="DIR", help="A trained review model directory instead of the bundled one.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Run the per-file stages in local processes or as Ray tasks (large repositories).")
+@click.option("--ray-address", default=None, metavar="ADDR",
+              help="With --executor ray: the cluster (e.g. ray://head:10001); default: a new local instance.")
 @click.option("--quiet", "-q", is_flag=True, help="No summary table and no progress.")
 def audit_cmd(path: Path, tools: str, fmt: str | None, out: Path | None, fail_on: str, jobs: int | None,
               mythril_timeout: int | None, baseline: Path | None, write_baseline: Path | None,
               include_dependencies: bool, include_tests: bool, no_cache: bool, review: str, llm_model: str | None,
-              llm_adapter: str | None, llm_model_name: str | None, review_model: Path | None, quiet: bool) -> None:
+              llm_adapter: str | None, llm_model_name: str | None, review_model: Path | None, executor: str,
+              ray_address: str | None, quiet: bool) -> None:
     """Audit PATH (a .sol file, a directory, or a Hardhat/Foundry/Truffle project).
 
     Exit 0: nothing at or above --fail-on; 1: there is; 2: usage or analysis error.
@@ -86,7 +91,8 @@ def audit_cmd(path: Path, tools: str, fmt: str | None, out: Path | None, fail_on
     options = AuditOptions(tools=names, jobs=jobs, mythril_timeout=mythril_timeout, use_cache=not no_cache,
                            include_dependencies=include_dependencies, include_tests=include_tests,
                            baseline=baseline, review=review, review_model=review_model, llm_model=llm_model,
-                           llm_adapter=llm_adapter, llm_model_name=llm_model_name)
+                           llm_adapter=llm_adapter, llm_model_name=llm_model_name, executor=executor,
+                           ray_address=ray_address)
     report = audit(path, options) if quiet or not err.is_terminal else _with_progress(path, options, err)
 
     if report.review is not None and report.review.state != "ok":

@@ -11,7 +11,11 @@ import click
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Audits at once [default: SOLSENTRY_API_WORKERS].")
 @click.option("--insecure-dev", is_flag=True, help="Serve without API keys (development only; never expose it).")
-def serve_cmd(host: str, port: int, workers: int | None, insecure_dev: bool) -> None:
+@click.option("--executor", type=click.Choice(["local", "ray"]), default=None,
+              help="Run audits in local processes or as Ray tasks [default: SOLSENTRY_API_EXECUTOR, local].")
+@click.option("--ray-address", default=None, metavar="ADDR", help="With --executor ray: the cluster address.")
+def serve_cmd(host: str, port: int, workers: int | None, insecure_dev: bool, executor: str | None,
+              ray_address: str | None) -> None:
     """Serve the audit API (FastAPI, OpenAPI docs at /docs). Refuses to start without an API key
     (create one with `solsentry api-key create`) unless --insecure-dev is given."""
     import uvicorn
@@ -23,6 +27,18 @@ def serve_cmd(host: str, port: int, workers: int | None, insecure_dev: bool) -> 
     settings = ApiSettings()
     if workers:
         settings.workers = workers
+    if executor:
+        settings.executor = executor
+    if ray_address:
+        settings.ray_address = ray_address
+    if settings.executor == "ray":
+        from auditor.errors import AuditorError
+        from auditor.executors import ray_init
+
+        try:
+            ray_init(settings.ray_address)
+        except AuditorError as exc:
+            raise click.ClickException(str(exc)) from None
     if not insecure_dev and AuditStore(settings.db_path).active_keys() == 0:
         raise click.ClickException("no API key is configured: create one with `solsentry api-key create`, "
                                    "or run with --insecure-dev on a machine only you can reach")

@@ -4,86 +4,27 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import signal
 import sqlite3
 import stat
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from oracle.chain.node import free_port
-
 ROOT = Path(__file__).resolve().parents[3]
-EXE = str(Path(sys.executable).parent / "solsentry")
 BANK = (ROOT / "examples" / "EtherBank.sol").read_text()
 
 
-class Server:
-    def __init__(self, data: Path, extra_env: dict | None = None) -> None:
-        self.data, self.port = data, free_port()
-        self.env = {**os.environ, "SOLSENTRY_API_DATA_DIR": str(data), "SOLSENTRY_API_POLL_INTERVAL_S": "0.1",
-                    **(extra_env or {})}
-        self.proc: subprocess.Popen | None = None
-
-    def key(self) -> str:
-        out = subprocess.run([EXE, "api-key", "create", "--name", "test"], env=self.env, capture_output=True,
-                             text=True, check=True)
-        return out.stdout.strip()
-
-    def start(self, *args: str) -> Server:
-        self.log = open(self.data.parent / f"serve-{self.port}.log", "ab")   # noqa: SIM115 (closed in stop)
-        self.proc = subprocess.Popen([EXE, "serve", "--port", str(self.port), *args], env=self.env,
-                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{self.url}/healthz", timeout=1)
-                return self
-            except OSError:
-                assert self.proc.poll() is None, "server exited"
-                time.sleep(0.2)
-        raise AssertionError("server did not start")
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            self.proc.wait(30)
-        self.log.close()
-
-    def call(self, method: str, path: str, body: bytes | None = None, key: str | None = None,
-             ctype: str = "application/json", accept: str | None = None) -> tuple[int, bytes, dict]:
-        headers = {"Content-Type": ctype} if body is not None else {}
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        if accept:
-            headers["Accept"] = accept
-        req = urllib.request.Request(self.url + path, data=body, headers=headers, method=method)
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                return r.status, r.read(), dict(r.headers)
-        except urllib.error.HTTPError as e:
-            return e.code, e.read(), dict(e.headers)
-
-
-def _submit(server: Server, key: str, files: dict, **options) -> dict:
+def _submit(server, key: str, files: dict, **options) -> dict:
     status, body, _ = server.call("POST", "/v1/audits", json.dumps({"files": files, "options": {
         "tools": ["slither"], "review": "none", **options}}).encode(), key)
     assert status == 202, body
     return json.loads(body)
 
 
-def _wait(server: Server, key: str, audit_id: str, timeout: float = 300) -> dict:
+def _wait(server, key: str, audit_id: str, timeout: float = 300) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         code, body, _ = server.call("GET", f"/v1/audits/{audit_id}", key=key)
@@ -96,18 +37,15 @@ def _wait(server: Server, key: str, audit_id: str, timeout: float = 300) -> dict
 
 
 @pytest.fixture
-def server(tmp_path):
-    s = Server(tmp_path / "api", {"SOLSENTRY_API_RATE_LIMIT_PER_MINUTE": "100000"})
+def server(make_server, tmp_path):
+    s = make_server(tmp_path / "api", {"SOLSENTRY_API_RATE_LIMIT_PER_MINUTE": "100000"})
     key = s.key()
-    s.start()
-    yield s, key
-    s.stop()
+    return s.start(), key
 
 
-def test_refuses_to_start_without_keys(tmp_path):
-    s = Server(tmp_path / "api")
-    proc = subprocess.run([EXE, "serve", "--port", str(s.port)], env=s.env, capture_output=True, text=True,
-                          timeout=60)
+def test_refuses_to_start_without_keys(make_server, tmp_path, solsentry):
+    s = make_server(tmp_path / "api")
+    proc = solsentry("serve", "--port", str(s.port), env=s.env, timeout=60)
     assert proc.returncode != 0 and "api-key create" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -162,72 +100,63 @@ def _multipart(data: bytes) -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
-def test_attacks_get_the_right_4xx_and_leave_no_file_outside(tmp_path):
-    s = Server(tmp_path / "api", {"SOLSENTRY_API_MAX_BODY_BYTES": "200000",
-                                  "SOLSENTRY_API_RATE_LIMIT_PER_MINUTE": "12"})
+def test_attacks_get_the_right_4xx_and_leave_no_file_outside(make_server, tmp_path):
+    s = make_server(tmp_path / "api", {"SOLSENTRY_API_MAX_BODY_BYTES": "200000",
+                                       "SOLSENTRY_API_RATE_LIMIT_PER_MINUTE": "12"})
     key = s.key()
     s.start()
-    try:
-        before = {p for p in tmp_path.rglob("*")}
-        cases = {
-            "traversal": (_zip([("../../escape.sol", b"contract A {}", None)]), 400, b"traversal"),
-            "absolute": (_zip([("/tmp/abs.sol", b"contract A {}", None)]), 400, b"absolute"),
-            "symlink": (_zip([("link.sol", b"/etc/passwd", stat.S_IFLNK | 0o777)]), 400, b"symlink"),
-            "bomb": (_zip([("a.sol", b"\0" * 3_000_000, None)]), 413, b"bomb"),
-        }
-        for name, (data, code, marker) in cases.items():
-            body, ctype = _multipart(data)
-            status, answer, _ = s.call("POST", "/v1/audits", body, key, ctype)
-            assert status == code and marker in answer, (name, status, answer)
-        oversize = json.dumps({"files": {"a.sol": "x" * 300_000}}).encode()
-        assert s.call("POST", "/v1/audits", oversize, key)[0] == 413
-        deep = b'{"files": ' + b"[" * 5000 + b"]" * 5000 + b"}"
-        assert s.call("POST", "/v1/audits", deep, key)[0] == 422
-        assert s.call("POST", "/v1/audits", b"{}", "ssk_wrong")[0] == 401
-        assert s.call("GET", "/v1/audits", None, None)[0] == 401
-        codes = [s.call("GET", "/v1/audits", None, key)[0] for _ in range(20)]
-        assert 429 in codes and set(codes) <= {200, 429}
-        after = {p for p in tmp_path.rglob("*")}
-        new = after - before
-        assert all(p.is_relative_to(s.data) or p.name.startswith("serve-") for p in new), new
-        assert not list(tmp_path.rglob("escape.sol")) and not list(tmp_path.rglob("abs.sol"))
-        assert not any(p.is_symlink() for p in s.data.rglob("*"))
-    finally:
-        s.stop()
+    before = {p for p in tmp_path.rglob("*")}
+    cases = {
+        "traversal": (_zip([("../../escape.sol", b"contract A {}", None)]), 400, b"traversal"),
+        "absolute": (_zip([("/tmp/abs.sol", b"contract A {}", None)]), 400, b"absolute"),
+        "symlink": (_zip([("link.sol", b"/etc/passwd", stat.S_IFLNK | 0o777)]), 400, b"symlink"),
+        "bomb": (_zip([("a.sol", b"\0" * 3_000_000, None)]), 413, b"bomb"),
+    }
+    for name, (data, code, marker) in cases.items():
+        body, ctype = _multipart(data)
+        status, answer, _ = s.call("POST", "/v1/audits", body, key, ctype)
+        assert status == code and marker in answer, (name, status, answer)
+    oversize = json.dumps({"files": {"a.sol": "x" * 300_000}}).encode()
+    assert s.call("POST", "/v1/audits", oversize, key)[0] == 413
+    deep = b'{"files": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    assert s.call("POST", "/v1/audits", deep, key)[0] == 422
+    assert s.call("POST", "/v1/audits", b"{}", "ssk_wrong")[0] == 401
+    assert s.call("GET", "/v1/audits", None, None)[0] == 401
+    codes = [s.call("GET", "/v1/audits", None, key)[0] for _ in range(20)]
+    assert 429 in codes and set(codes) <= {200, 429}
+    after = {p for p in tmp_path.rglob("*")}
+    new = after - before
+    assert all(p.is_relative_to(s.data) or p.name.startswith("serve-") for p in new), new
+    assert not list(tmp_path.rglob("escape.sol")) and not list(tmp_path.rglob("abs.sol"))
+    assert not any(p.is_symlink() for p in s.data.rglob("*"))
 
 
-def test_outputs_are_served_by_hash(tmp_path):
+def test_outputs_are_served_by_hash(make_server, tmp_path):
     db = tmp_path / "oracle.sqlite"
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE outputs (hash TEXT PRIMARY KEY, bytes BLOB NOT NULL, created_at REAL NOT NULL)")
         conn.execute("INSERT INTO outputs VALUES (?, ?, 0)", ("0x" + "ab" * 32, b'{"report":1}'))
-    s = Server(tmp_path / "api", {"SOLSENTRY_API_ORACLE_DB": str(db)})
+    s = make_server(tmp_path / "api", {"SOLSENTRY_API_ORACLE_DB": str(db)})
     s.key()
     s.start()
-    try:
-        status, body, headers = s.call("GET", "/v1/outputs/0x" + "AB" * 32)
-        assert status == 200 and body == b'{"report":1}' and headers["content-type"] == "application/json"
-        assert s.call("GET", "/v1/outputs/" + "cd" * 32)[0] == 404
-        assert s.call("GET", "/v1/outputs/nothex")[0] == 400
-    finally:
-        s.stop()
+    status, body, headers = s.call("GET", "/v1/outputs/0x" + "AB" * 32)
+    assert status == 200 and body == b'{"report":1}' and headers["content-type"] == "application/json"
+    assert s.call("GET", "/v1/outputs/" + "cd" * 32)[0] == 404
+    assert s.call("GET", "/v1/outputs/nothex")[0] == 400
 
 
 @pytest.mark.slow
-def test_sigkill_with_20_audits_queued_and_restart(tmp_path):
-    s = Server(tmp_path / "api", {"SOLSENTRY_API_RATE_LIMIT_PER_MINUTE": "100000"})
+def test_sigkill_with_20_audits_queued_and_restart(make_server, tmp_path):
+    s = make_server(tmp_path / "api", {"SOLSENTRY_API_RATE_LIMIT_PER_MINUTE": "100000"})
     key = s.key()
     s.start("--workers", "2")
     ids = [_submit(s, key, {f"C{i}.sol": BANK + f"\n// variant {i}\n"})["id"] for i in range(20)]
     time.sleep(4)                                              # some running, most queued
     s.stop(signal.SIGKILL)
     s.start("--workers", "2")
-    try:
-        docs = [_wait(s, key, i, timeout=600) for i in ids]
-        assert [d["status"] for d in docs] == ["done"] * 20
-        with sqlite3.connect(s.data / "api.sqlite") as conn:
-            attempts = dict(conn.execute("SELECT id, attempts FROM audits").fetchall())
-        assert set(attempts) == set(ids)                     # none lost, none duplicated
-        assert all(1 <= attempts[i] <= 2 for i in ids)       # re-run only if killed mid-audit
-    finally:
-        s.stop()
+    docs = [_wait(s, key, i, timeout=600) for i in ids]
+    assert [d["status"] for d in docs] == ["done"] * 20
+    with sqlite3.connect(s.data / "api.sqlite") as conn:
+        attempts = dict(conn.execute("SELECT id, attempts FROM audits").fetchall())
+    assert set(attempts) == set(ids)                     # none lost, none duplicated
+    assert all(1 <= attempts[i] <= 2 for i in ids)       # re-run only if killed mid-audit

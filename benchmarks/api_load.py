@@ -1,0 +1,106 @@
+"""Load on the HTTP service: N concurrent submissions of small contracts, all polled to the end.
+
+Usage: .venv/bin/python benchmarks/api_load.py [--audits 200] [--workers 2] [--executor local|ray]
+Starts `solsentry serve --insecure-dev` on a fresh data folder, submits N distinct small contracts
+at once (one thread each: each source differs, so nothing is reused or cached), polls every
+audit until it is done, and prints throughput and the submission -> done latency (p50, p95).
+Audits are Slither-only without review, the service's cheapest real audit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from oracle.chain.node import free_port  # noqa: E402
+
+SOURCE = (ROOT / "examples" / "EtherBank.sol").read_text()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--audits", type=int, default=200)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--executor", choices=("local", "ray"), default="local")
+    args = ap.parse_args()
+    data = Path(tempfile.mkdtemp(prefix="solsentry-api-bench-"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "SOLSENTRY_API_DATA_DIR": str(data), "SOLSENTRY_API_POLL_INTERVAL_S": "0.05",
+           "SOLSENTRY_RESULTS_DIR": str(data / "results")}
+    log = open(data / "serve.log", "wb")  # noqa: SIM115 (closed at the end)
+    server = subprocess.Popen([str(Path(sys.executable).parent / "solsentry"), "serve", "--port", str(port),
+                               "--insecure-dev", "--workers", str(args.workers), "--executor", args.executor],
+                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"{url}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        submitted: dict[str, float] = {}
+        finished: dict[str, float] = {}
+        lock = threading.Lock()
+
+        def submit(i: int) -> None:
+            body = json.dumps({"files": {f"C{i}.sol": SOURCE + f"\n// variant {i}\n"},
+                               "options": {"tools": ["slither"], "review": "none"}}).encode()
+            req = urllib.request.Request(f"{url}/v1/audits", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+            t = time.monotonic()
+            audit_id = json.loads(urllib.request.urlopen(req, timeout=120).read())["id"]
+            with lock:
+                submitted[audit_id] = t
+
+        started = time.monotonic()
+        threads = [threading.Thread(target=submit, args=(i,)) for i in range(args.audits)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        accepted_in = time.monotonic() - started
+        states: dict[str, str] = {}
+        while len(finished) < len(submitted) and time.monotonic() - started < 3600:
+            page, offset = None, 0
+            while page is None or offset < page["total"]:
+                page = json.loads(urllib.request.urlopen(f"{url}/v1/audits?limit=200&offset={offset}").read())
+                now = time.monotonic()
+                for item in page["items"]:
+                    states[item["id"]] = item["status"]
+                    if item["status"] in ("done", "failed"):
+                        finished.setdefault(item["id"], now)
+                offset += 200
+            time.sleep(0.5)
+        elapsed = max(finished.values()) - started
+        lat = sorted(finished[i] - submitted[i] for i in submitted if i in finished)
+        q = statistics.quantiles(lat, n=100)
+        print(json.dumps({
+            "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} CPUs",
+            "executor": args.executor, "workers": args.workers, "audits": args.audits,
+            "accepted_in_s": round(accepted_in, 2), "done": sum(s == "done" for s in states.values()),
+            "failed": sum(s == "failed" for s in states.values()), "elapsed_s": round(elapsed, 1),
+            "throughput_per_s": round(len(finished) / elapsed, 2), "p50_s": round(q[49], 1), "p95_s": round(q[94], 1),
+        }, indent=2))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(60)
+        log.close()
+
+
+if __name__ == "__main__":
+    main()
