@@ -126,6 +126,12 @@ class Workers:
 
     def _expire_loop(self) -> None:
         while not self._stop.wait(60):
-            for job_id in self.store.expired(self.settings.retention_s):
-                self.store.delete(job_id)
-                shutil.rmtree(job_dir(self.settings, job_id), ignore_errors=True)
+            self.expire_once()
+
+    def expire_once(self) -> int:
+        """Delete finished audits older than the retention period, with their files."""
+        expired = self.store.expired(self.settings.retention_s)
+        for job_id in expired:
+            self.store.delete(job_id)
+            shutil.rmtree(job_dir(self.settings, job_id), ignore_errors=True)
+        return len(expired)
