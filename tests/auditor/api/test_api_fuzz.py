@@ -19,7 +19,9 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 # Every check but positive_data_acceptance: a schema-valid request can still be refused with 400 for
 # what OpenAPI cannot say (an upload that is not a .zip, sources without a .sol file, an unsafe path).
-# Warnings that mean the document itself is wrong or unusable fail the run too.
+# Warnings that mean the document itself is wrong or unusable fail the run too. Not
+# validation_mismatch: random file maps are mostly refused for reasons a schema cannot state
+# (no .sol file, unsafe paths), and whether that crosses schemathesis's "mostly" varies by run.
 CONFIG = """
 workers = 1
 request-timeout = 30
@@ -34,8 +36,8 @@ enabled = true
 positive_data_acceptance.enabled = false
 
 [warnings]
-fail-on = ["unresolvable_reference", "unsupported_regex", "validation_mismatch", "missing_deserializer",
-           "missing_auth", "unused_openapi_auth", "rate_limited"]
+fail-on = ["unresolvable_reference", "unsupported_regex", "missing_deserializer", "missing_auth",
+           "unused_openapi_auth", "rate_limited"]
 """
 
 
