@@ -39,11 +39,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import multiprocessing
 import tempfile
-import time
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -53,6 +50,7 @@ from auditor import __version__
 from auditor.archive import ArchiveError, ArchiveLimits, unpack
 from auditor.errors import AuditorError, TargetError
 from auditor.findings import Severity
+from auditor.isolated import AuditTimeout, audit_isolated
 from auditor.pipeline import AuditOptions
 from auditor.report.model import Report, Summary
 from oracle.canonical import canonical_bytes, model_hash, output_hash
@@ -272,98 +270,15 @@ def _judge(report: Report, root: Path, model: bytes) -> Answer:
 
 
 def _audit_in_child(root: Path, options: AuditOptions, budget_s: float) -> Report:
-    """Run the audit in a child process; past `budget_s` the child and everything it started (worker
-    pools, solc, Mythril) is killed and the answer is TIMEOUT."""
-    ctx = multiprocessing.get_context("spawn")
-    reader, writer = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child_main, args=(writer, str(root), options), name="solsentry-audit")
-    started = time.monotonic()
-    proc.start()
-    writer.close()
+    """The audit in its own process (auditor.isolated), its failures as answer statuses."""
     try:
-        if not reader.poll(budget_s):
-            raise _Failure(ResultStatus.TIMEOUT, f"the audit ran past its budget of {budget_s:g} s")
-        try:
-            kind, payload = reader.recv()
-        except (EOFError, OSError):
-            proc.join(5)
-            raise _Failure(ResultStatus.INTERNAL_ERROR,
-                           f"the audit process died (exit code {proc.exitcode}; out of memory?)") from None
-    finally:
-        if proc.is_alive() and time.monotonic() - started < budget_s:  # answered: let it exit by itself
-            proc.join(min(10.0, budget_s - (time.monotonic() - started)))
-        if proc.is_alive():
-            _kill_tree(proc.pid)
-            proc.join(10)
-        reader.close()
-    if kind == "ok":
-        return Report.model_validate_json(payload)
-    if kind == "target":
-        raise _Failure(ResultStatus.NOT_SOLIDITY, payload)
-    raise _Failure(ResultStatus.INTERNAL_ERROR, payload)
-
-
-def _child_main(conn: Any, root: str, options: AuditOptions) -> None:
-    """In the child: audit and send ("ok", report JSON) | ("target", message) | ("error", message)."""
-    try:
-        from auditor.pipeline import audit
-
-        report = audit(root, options)
-        message: tuple[str, str] = ("ok", report.to_json(indent=None))
+        return audit_isolated(root, options, budget_s)
+    except AuditTimeout as exc:
+        raise _Failure(ResultStatus.TIMEOUT, str(exc)) from None
     except TargetError as exc:
-        message = ("target", str(exc))
-    except AuditorError as exc:
-        message = ("error", str(exc))
-    except BaseException as exc:
-        message = ("error", f"{type(exc).__name__}: {exc}")
-    try:
-        conn.send(message)
-    finally:
-        conn.close()
-
-
-def _kill_tree(pid: int) -> None:
-    """SIGKILL `pid` and all its descendants. Everyone is stopped (SIGSTOP) first, so that nobody
-    can start a new process between the listing and the killing."""
-    import psutil
-
-    try:
-        top = psutil.Process(pid)
-    except psutil.NoSuchProcess:
-        return
-    procs: dict[int, psutil.Process] = {pid: top}
-    with suppress(psutil.Error):
-        top.suspend()
-    for _ in range(3):
-        try:
-            found = [p for p in top.children(recursive=True) if p.pid not in procs]
-        except psutil.Error:
-            break
-        if not found:
-            break
-        for p in found:
-            procs[p.pid] = p
-            with suppress(psutil.Error):
-                p.suspend()
-    for p in procs.values():
-        with suppress(psutil.Error):
-            p.kill()
-    # Wait until each is gone or a zombie (its reaping is up to its parent, or init, not us).
-    deadline = time.monotonic() + 10
-    pending = [p for p in procs.values() if p.pid != pid]
-    while pending and time.monotonic() < deadline:
-        pending = [p for p in pending if _running(p)]
-        if pending:
-            time.sleep(0.02)
-
-
-def _running(p: Any) -> bool:
-    import psutil
-
-    try:
-        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
+        raise _Failure(ResultStatus.NOT_SOLIDITY, str(exc)) from None
+    except AuditorError as exc:       # AuditCrashed and the audit's own errors
+        raise _Failure(ResultStatus.INTERNAL_ERROR, str(exc)) from None
 
 
 # ---- the stub auditor (latency benchmark only) -------------------------------------------------

@@ -1,6 +1,6 @@
 """Workers that take queued audits from the store and run each in its own process.
 
-A worker thread claims a job and starts a fresh "spawn" child that runs `auditor.pipeline.audit`
+A worker thread claims a job and runs it through `auditor.isolated` (a fresh child running `audit`)
 on the job's unpacked sources, under an address-space cap; past the time limit the child and
 every process it started are killed and the job fails with "timeout". Sources are only ever
 compiled by solc: nothing from a submission is executed.
@@ -8,10 +8,8 @@ compiled by solc: nothing from a submission is executed.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import multiprocessing
 import shutil
 import threading
 from pathlib import Path
@@ -26,62 +24,28 @@ def job_dir(settings: ApiSettings, job_id: str) -> Path:
     return settings.jobs_dir / job_id
 
 
-def _child(src: str, options: dict, out: str, memory_mb: int) -> None:
-    import resource
-
-    if memory_mb > 0:
-        limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    from auditor.pipeline import AuditOptions, audit
-
-    report = audit(src, AuditOptions(**options))
-    Path(out).write_text(report.to_json(), encoding="utf-8")
-
-
-def _kill_tree(pid: int) -> None:
-    import psutil
-
-    try:
-        top = psutil.Process(pid)
-        procs = [top, *top.children(recursive=True)]
-    except psutil.Error:
-        return
-    for p in procs:
-        with contextlib.suppress(psutil.Error):
-            p.kill()
-
-
 def run_job(job: AuditJob, settings: ApiSettings) -> tuple[str | None, dict | None, str | None]:
     """(report JSON, summary, error)."""
+    from auditor.errors import AuditorError
+    from auditor.isolated import AuditTimeout, audit_isolated
     from auditor.pipeline import AuditOptions
 
-    base = job_dir(settings, job.id)
-    out = base / "report.json"
-    out.unlink(missing_ok=True)
+    src = job_dir(settings, job.id) / "src"
     options = {k: v for k, v in job.options.items() if k in AuditOptions.__dataclass_fields__}
-    if settings.executor == "ray":
-        from auditor.api import ray_tasks
+    try:
+        if settings.executor == "ray":
+            from auditor.api import ray_tasks
 
-        try:
-            text = ray_tasks.run(base / "src", options, settings.audit_timeout_s, settings.audit_memory_mb)
-        except TimeoutError:
-            return None, None, f"timeout: the audit ran over {settings.audit_timeout_s:.0f} s"
-        except Exception as exc:           # a task that died (memory cap, lost node) fails this audit only
-            return None, None, f"the audit failed on the Ray cluster: {type(exc).__name__}"
-        return text, json.loads(text).get("summary"), None
-    ctx = multiprocessing.get_context("spawn")
-    proc = ctx.Process(target=_child, args=(str(base / "src"), options, str(out), settings.audit_memory_mb),
-                       name=f"solsentry-audit-{job.id[:8]}")
-    proc.start()
-    proc.join(settings.audit_timeout_s)
-    if proc.is_alive():
-        _kill_tree(proc.pid)
-        proc.join(5)
+            text = ray_tasks.run(src, options, settings.audit_timeout_s, settings.audit_memory_mb)
+        else:
+            text = audit_isolated(src, AuditOptions(**options), settings.audit_timeout_s,
+                                  settings.audit_memory_mb).to_json()
+    except (AuditTimeout, TimeoutError):
         return None, None, f"timeout: the audit ran over {settings.audit_timeout_s:.0f} s"
-    if proc.exitcode != 0 or not out.is_file():
-        return None, None, (f"the audit failed (exit code {proc.exitcode}"
-                            f"{'; memory limit?' if proc.exitcode and proc.exitcode < 0 else ''})")
-    text = out.read_text(encoding="utf-8")
+    except AuditorError as exc:
+        return None, None, f"the audit failed: {exc}"
+    except Exception as exc:           # a Ray task that died (memory, lost node) fails this audit only
+        return None, None, f"the audit failed: {type(exc).__name__}"
     return text, json.loads(text).get("summary"), None
 
 
