@@ -174,7 +174,7 @@ class _Writer:
         for part in rel.parts:
             current = current / part
             try:
-                os.mkdir(current, 0o755)
+                os.mkdir(current, 0o700)         # submitted code: private
             except FileExistsError:
                 pass
             except OSError as exc:
@@ -193,7 +193,7 @@ class _Writer:
         shown = _show(rel.as_posix())
         path = self.mkdir(rel.parent) / rel.name
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         except FileExistsError:
             raise ArchiveError("duplicate", f"duplicate path {shown}") from None
         except OSError as exc:

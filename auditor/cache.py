@@ -8,9 +8,11 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from auditor.findings import Confidence, Severity
+from auditor.perms import private_dir
 from auditor.tools.base import RawFinding, RawLocation, ToolOutcome
 
 CACHE_FORMAT = 1
@@ -20,6 +22,7 @@ class ResultCache:
     def __init__(self, root: Path, enabled: bool = True) -> None:
         self.root = root
         self.enabled = enabled
+        self._root_checked = False
 
     @staticmethod
     def key(*parts: object) -> str:
@@ -43,11 +46,29 @@ class ResultCache:
         if not self.enabled:
             return
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Entries hold code fragments (finding descriptions): folders 0700, files 0600 (mkstemp's).
+        if not self._root_checked:
+            private_dir(self.root)
+            self._root_checked = True
+        private_dir(path.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         with os.fdopen(fd, "w") as fh:
             json.dump(value, fh)
         os.replace(tmp, path)
+
+    def prune(self, older_than_s: float) -> int:
+        """Delete entries (and leftover temporary files) written more than `older_than_s` ago; how
+        many. Shard folders stay (a concurrent put may be about to write into one)."""
+        cutoff = time.time() - older_than_s
+        removed = 0
+        for path in self.root.glob("??/*"):
+            try:
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except OSError:                 # gone meanwhile, or replaced by a put
+                continue
+        return removed
 
 
 def outcome_to_json(o: ToolOutcome) -> dict:

@@ -1,14 +1,21 @@
 """Running one audit in its own process: a time budget, an optional address-space cap, and a
-clean kill of everything it started. Used by the oracle node and the HTTP service alike."""
+clean kill of everything it started. Used by the oracle node and the HTTP service alike.
+
+The child cannot outlive this process (`auditor.children`): it leads its own process group and
+kills its whole tree when its parent is gone; with `children_dir` it is recorded there while it
+runs, so that a restarted server can kill what a killed one left behind (`kill_leftovers`)."""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
-from contextlib import suppress
+from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
+from auditor import children
+from auditor.children import kill_tree
 from auditor.errors import AuditorError, TargetError
 from auditor.pipeline import AuditOptions
 from auditor.report.model import Report
@@ -22,31 +29,41 @@ class AuditCrashed(AuditorError):
     """The audit process died without an answer (out of memory, a crash in a native tool)."""
 
 
-def audit_isolated(root: Path | str, options: AuditOptions, budget_s: float, memory_mb: int = 0) -> Report:
+def audit_isolated(root: Path | str, options: AuditOptions, budget_s: float, memory_mb: int = 0,
+                   children_dir: Path | None = None) -> Report:
     """Run `auditor.pipeline.audit` in a fresh "spawn" child; past `budget_s` the child and
     everything it started (worker pools, solc, Mythril) is killed and AuditTimeout is raised.
-    TargetError and other AuditorErrors of the audit are raised again here, with their message."""
+    TargetError and other AuditorErrors of the audit are raised again here, with their message.
+    With `children_dir`, the running child is recorded there (`auditor.children.record`)."""
     ctx = multiprocessing.get_context("spawn")
     reader, writer = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child_main, args=(writer, str(root), options, memory_mb), name="solsentry-audit")
+    token = children.new_token()
+    proc = ctx.Process(target=_child_main, args=(writer, str(root), options, memory_mb, os.getpid(), token),
+                       name="solsentry-audit")
     started = time.monotonic()
     proc.start()
     writer.close()
+    note = children.record(children_dir, proc.pid, token) if children_dir is not None else None
     try:
         if not reader.poll(budget_s):
             raise AuditTimeout(f"the audit ran past its budget of {budget_s:g} s")
         try:
             kind, payload = reader.recv()
         except (EOFError, OSError):
-            proc.join(5)
-            raise AuditCrashed(f"the audit process died (exit code {proc.exitcode}; out of memory?)") from None
+            kind, payload = "crashed", ""
     finally:
-        if proc.is_alive() and time.monotonic() - started < budget_s:  # answered: let it exit by itself
-            proc.join(min(10.0, budget_s - (time.monotonic() - started)))
-        if proc.is_alive():
+        # The child is waited for through its sentinel, not reaped, until its group is killed: an
+        # unreaped leader keeps its pid (the group's id) from being reused.
+        left = budget_s - (time.monotonic() - started)
+        exited = bool(wait([proc.sentinel], min(10.0, left) if left > 0 else 0))  # answered: let it exit
+        if not exited:
             kill_tree(proc.pid)
-            proc.join(10)
+        children.killpg(proc.pid)         # whatever is left in its group
+        proc.join(10)
+        children.forget(note)
         reader.close()
+    if kind == "crashed":
+        raise AuditCrashed(f"the audit process died (exit code {proc.exitcode}; out of memory?)")
     if kind == "ok":
         return Report.model_validate_json(payload)
     if kind == "target":
@@ -54,8 +71,9 @@ def audit_isolated(root: Path | str, options: AuditOptions, budget_s: float, mem
     raise AuditorError(payload)
 
 
-def _child_main(conn: Any, root: str, options: AuditOptions, memory_mb: int) -> None:
+def _child_main(conn: Any, root: str, options: AuditOptions, memory_mb: int, parent_pid: int, token: str) -> None:
     """In the child: audit and send ("ok", report JSON) | ("target", message) | ("error", message)."""
+    children.guard_child(parent_pid, token)
     try:
         if memory_mb > 0:
             import resource
@@ -75,47 +93,3 @@ def _child_main(conn: Any, root: str, options: AuditOptions, memory_mb: int) -> 
         conn.send(message)
     finally:
         conn.close()
-
-
-def kill_tree(pid: int) -> None:
-    """SIGKILL `pid` and all its descendants. Everyone is stopped (SIGSTOP) first, so that nobody
-    can start a new process between the listing and the killing."""
-    import psutil
-
-    try:
-        top = psutil.Process(pid)
-    except psutil.NoSuchProcess:
-        return
-    procs: dict[int, psutil.Process] = {pid: top}
-    with suppress(psutil.Error):
-        top.suspend()
-    for _ in range(3):
-        try:
-            found = [p for p in top.children(recursive=True) if p.pid not in procs]
-        except psutil.Error:
-            break
-        if not found:
-            break
-        for p in found:
-            procs[p.pid] = p
-            with suppress(psutil.Error):
-                p.suspend()
-    for p in procs.values():
-        with suppress(psutil.Error):
-            p.kill()
-    # Wait until each is gone or a zombie (its reaping is up to its parent, or init, not us).
-    deadline = time.monotonic() + 10
-    pending = [p for p in procs.values() if p.pid != pid]
-    while pending and time.monotonic() < deadline:
-        pending = [p for p in pending if _running(p)]
-        if pending:
-            time.sleep(0.02)
-
-
-def _running(p: Any) -> bool:
-    import psutil
-
-    try:
-        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False

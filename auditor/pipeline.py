@@ -50,6 +50,11 @@ class AuditOptions:
     # Where the file stages run: "local" processes or "ray" tasks (on ray_address, or a local instance)
     executor: str = "local"
     ray_address: str | None = None
+    # Directories outside the target that its imports may read (CLI --allow-path; auditor/sandbox.py).
+    allow_paths: tuple[str, ...] = ()
+    # An audit run for someone else (API, oracle): only the submitted files are read, no enclosing
+    # project is consulted, and no compiler is installed (only cached ones are used).
+    hosted: bool = False
     progress: Progress | None = field(default=None, repr=False)
 
 
@@ -71,7 +76,8 @@ def audit(path: str | Path, options: AuditOptions | None = None) -> Report:
     if unknown or not options.tools:
         raise AuditorError(f"unknown tool(s) {', '.join(unknown) or '(none given)'}; available: "
                            f"{', '.join(TOOL_NAMES)}")
-    target = load_target(path, include_tests=options.include_tests)
+    target = load_target(path, include_tests=options.include_tests, allow_paths=options.allow_paths,
+                         hosted=options.hosted)
     accepted = load_baseline(options.baseline) if options.baseline else set()
     tools = {n: get_tool(n, execution_timeout=options.mythril_timeout) if n == "mythril" else get_tool(n)
              for n in options.tools}
@@ -80,7 +86,7 @@ def audit(path: str | Path, options: AuditOptions | None = None) -> Report:
     files: dict[str, SourceFile] = {}
     raws: list[RawFinding] = []
 
-    planned = _plan(target, files, tools, settings.max_source_bytes)
+    planned = _plan(target, files, tools, settings.max_source_bytes, install=not options.hosted)
     stages = _file_stages(planned, tools, cache_store, options, runs, files, raws)
 
     mythril = tools.get("mythril")
@@ -135,12 +141,15 @@ def _review(report: Report, target: Target, options: AuditOptions) -> Report:
     return reviewed
 
 
-def _plan(target: Target, files: dict[str, SourceFile], tools: dict[str, Tool], max_bytes: int) -> list[_Planned]:
-    provider = SolcProvider()
+def _plan(target: Target, files: dict[str, SourceFile], tools: dict[str, Tool], max_bytes: int,
+          install: bool = True) -> list[_Planned]:
+    provider = SolcProvider(install=install)
+    allow = tuple(target.sandbox.as_args()) if target.sandbox else ()
     remaps = tuple(str(r) for r in target.remappings)
     include = tuple(str(p) for p in target.include_roots)
     versions = "|".join(f"{n}={t.version()}" for n, t in sorted(tools.items()) if t.SCOPE == "file")
     planned = []
+    _refused_links(target, files)
     for src in target.sources:
         rel = target.relpath(src)
         data = src.read_bytes()
@@ -152,7 +161,11 @@ def _plan(target: Target, files: dict[str, SourceFile], tools: dict[str, Tool], 
                 "(SOLSENTRY_MAX_SOURCE_BYTES)")
             continue
         try:
-            unit = compilation_unit([src], target.remappings, target.include_roots)
+            unit = compilation_unit([src], target.remappings, target.include_roots, target.sandbox)
+            refused = [why for sf in unit.values() for why in sf.refused.values()]
+            if refused:
+                entry.status, entry.error = "error", "; ".join(dict.fromkeys(refused))
+                continue
             binary = provider.select([(target.relpath(p), c) for p, c in unit_constraints(unit)])
         except AuditorError as exc:
             entry.status, entry.error = "error", str(exc)
@@ -169,10 +182,24 @@ def _plan(target: Target, files: dict[str, SourceFile], tools: dict[str, Tool], 
         for p, n in zip(members, names, strict=True):
             content.update(n.encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
         work = Work(root=str(target.root), file=rel, unit=names, solc_path=str(binary.path),
-                    solc_version=str(binary.version), solc_kind=binary.kind, remappings=remaps, include=include)
+                    solc_version=str(binary.version), solc_kind=binary.kind, remappings=remaps, include=include,
+                    allow=allow)
         key = ResultCache.key("file-stage", rel, content.hexdigest(), binary.version, remaps, versions)
         planned.append(_Planned(work, key))
     return planned
+
+
+def _refused_links(target: Target, files: dict[str, SourceFile]) -> None:
+    """Own `.sol` entries that are symbolic links to outside the project: errors of the audit (the
+    sandbox refuses them), not silently skipped. Their hash is of the link text, as git stores it."""
+    rule = target.sandbox.rule if target.sandbox else "only files inside the audited project may be read"
+    for link, why in target.skipped:
+        if "outside the project root" not in why:
+            continue
+        rel = Path(os.path.relpath(link, target.root)).as_posix()
+        files[rel] = SourceFile(path=rel, sha256=hashlib.sha256(os.readlink(link).encode()).hexdigest(),
+                                status="error", error=f"{rel} refused: a symbolic link leads outside the project "
+                                                      f"({rule})")
 
 
 def _file_stages(planned: list[_Planned], tools: dict[str, Tool], cache_store: ResultCache, options: AuditOptions,

@@ -43,7 +43,8 @@ def run_file_stage(work: Work, with_slither: bool) -> FileStage:
     try:
         result = compile_files([root / f for f in work.unit], root, [Remapping.parse(r) for r in work.remappings],
                                binary=binary, outputs=SLITHER_OUTPUTS, ast=True,
-                               include=[Path(p) for p in work.include], timeout=work.timeout_s)
+                               include=[Path(p) for p in work.include], timeout=work.timeout_s,
+                               allow=[Path(p) for p in work.allow])
     except AuditorError as exc:
         return FileStage(errors=[str(exc)])
     if result.errors:

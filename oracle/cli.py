@@ -92,15 +92,30 @@ def run_cmd(deployment, keystore_file, db_path, rpc_url, metrics_port) -> None:
     """Run the node until SIGTERM/SIGINT."""
     import logging
 
+    from auditor.perms import restrict_umask
     from oracle.daemon import run
     from oracle.errors import OracleError
 
+    restrict_umask()            # the job store, outputs, unpacked inputs, caches: 0700 folders, 0600 files
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _settings(deployment=deployment, keystore_file=keystore_file, db_path=db_path, rpc_url=rpc_url,
+                         metrics_port=metrics_port)
+    _private_state(settings)
     try:
-        run(_settings(deployment=deployment, keystore_file=keystore_file, db_path=db_path, rpc_url=rpc_url,
-                      metrics_port=metrics_port))
+        run(settings)
     except OracleError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _private_state(settings) -> None:
+    """The node's folders 0700: the job store's (created), and the keystore's, the chain's and the
+    work folder when they exist (auditor.perms leaves the home folder and /tmp-like ones alone)."""
+    from auditor.perms import private_dir
+
+    private_dir(Path(settings.db_path).parent)
+    for folder in (Path(settings.keystore_file).parent, Path(settings.chain_dir), settings.work_dir):
+        if folder is not None and Path(folder).is_dir():
+            private_dir(Path(folder))
 
 
 @oracle.command("request")

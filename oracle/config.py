@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from auditor.config import PROJECT_ROOT
@@ -69,7 +69,14 @@ class OracleSettings(BaseSettings):
     # file:// input URIs read this machine's files: off on real nodes (tests turn it on).
     allow_file_uris: bool = False
     # ipfs://CID/path is fetched as <gateway>/ipfs/CID/path; "" leaves ipfs:// unsupported (INPUT_UNAVAILABLE).
+    # The gateway's host obeys the fetch rules below: a local gateway (127.0.0.1:8080) must be in fetch_allow.
     ipfs_gateway: str = ""
+    # http(s) inputs are fetched from publicly routable addresses only (oracle/safe_fetch.py). Exceptions
+    # for operators with a private gateway: host names (exact match) and/or addresses/CIDRs, e.g.
+    # SOLSENTRY_FETCH_ALLOW='["127.0.0.1", "10.1.0.0/16", "gateway.internal"]'. Empty by default.
+    fetch_allow: list[str] = []
+    # Redirects followed per fetch (http(s) only, each hop checked like the first URL).
+    fetch_max_redirects: int = Field(default=5, ge=0, le=20)
     # What one input may unpack to (auditor.archive.ArchiveLimits); over them: INPUT_TOO_LARGE.
     archive_max_files: int = Field(default=5000, ge=1)
     archive_max_file_bytes: int = Field(default=2_000_000, ge=1)
@@ -90,6 +97,19 @@ class OracleSettings(BaseSettings):
     review: Literal["embedded", "llm", "none"] = "embedded"
     # "stub": a constant-time fake auditor, only for the latency benchmark; never on a real node.
     auditor: Literal["solsentry", "stub"] = "solsentry"
+
+    @field_validator("fetch_allow")
+    @classmethod
+    def _check_fetch_allow(cls, value: list[str]) -> list[str]:
+        from oracle.safe_fetch import parse_allow
+
+        return parse_allow(value)
+
+    @property
+    def children_dir(self) -> Path:
+        """Records of the running audit processes, next to the job store; the node kills what they
+        name at start-up (auditor.children)."""
+        return self.db_path.parent / "children"
 
     @property
     def node_file(self) -> Path:

@@ -23,6 +23,9 @@ def build_node(settings: OracleSettings, audit_fn=None) -> OracleNode:
 def run(settings: OracleSettings, stop: threading.Event | None = None) -> None:
     from apscheduler.schedulers.background import BackgroundScheduler
 
+    from auditor.children import kill_leftovers
+
+    kill_leftovers(settings.children_dir)   # audit processes a killed predecessor left behind
     node = build_node(settings)
     stop = stop or threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -3,11 +3,13 @@
 `fetch(job, w3, settings) -> bytes`:
 
 * source requests (`kind == "source"`): the inline input when the event carried one, else the
-  input URI: ``https://`` / ``http://`` (urllib, with a socket timeout, a limit on the whole
-  download and a size cap enforced while reading, not trusted from Content-Length), ``data:``
-  URIs, ``ipfs://`` through the gateway setting when one is configured, and ``file://`` only
-  when `allow_file_uris` is on (off by default). Redirects are followed between http(s) URLs
-  only. Then keccak256 of the bytes must equal the request's `inputHash`.
+  input URI: ``https://`` / ``http://`` through `oracle.safe_fetch` (public addresses only,
+  unless the host or address is in `fetch_allow`; the checked address is the one connected to;
+  at most `fetch_max_redirects` redirects, each checked alike; a socket timeout, a limit on the
+  whole download and a size cap enforced while reading), ``data:`` URIs, ``ipfs://`` through
+  the gateway setting when one is configured (the gateway's host obeys the same rules), and
+  ``file://`` only when `allow_file_uris` is on (off by default). Then keccak256 of the bytes
+  must equal the request's `inputHash`.
 * code requests (`kind == "code"`): ``eth_getCode(target)`` at the request's block; its
   keccak256 must equal `inputHash` (the codehash the contract committed to).
 
@@ -19,8 +21,6 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from enum import IntEnum
@@ -31,10 +31,10 @@ from eth_utils import keccak
 
 from oracle.config import OracleSettings
 from oracle.errors import OracleError
+from oracle.safe_fetch import FetchError, FetchPolicy, FetchTooLarge, fetch_url
 from oracle.store import Job
 
 log = logging.getLogger(__name__)
-_CHUNK = 64 * 1024
 
 
 class ResultStatus(IntEnum):
@@ -131,8 +131,7 @@ def _source(job: Job, settings: OracleSettings) -> bytes:
     if scheme == "data":
         return _data_uri(uri, limit)
     if scheme == "ipfs" and settings.ipfs_gateway:
-        rest = uri.split("://", 1)[1] if "://" in uri else uri[len("ipfs:"):]
-        return _http(f"{settings.ipfs_gateway.rstrip('/')}/ipfs/{rest.lstrip('/')}", settings)
+        return _http(_ipfs_url(uri, settings.ipfs_gateway), settings)
     if scheme == "file":
         if not settings.allow_file_uris:
             raise InputError(ResultStatus.INPUT_UNAVAILABLE, "file:// input URIs are not allowed on this node")
@@ -140,53 +139,28 @@ def _source(job: Job, settings: OracleSettings) -> bytes:
     raise InputError(ResultStatus.INPUT_UNAVAILABLE, f"unsupported URI scheme {scheme or '(none)'!r}")
 
 
-class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
-    max_redirections = 5
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        if urllib.parse.urlsplit(newurl).scheme.lower() not in ("http", "https"):
-            raise urllib.error.HTTPError(newurl, code, "redirect to a non-HTTP URL refused", headers, fp)
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-def _opener() -> urllib.request.OpenerDirector:
-    """http(s) only: no file://, ftp:// or data: handlers behind a redirect."""
-    opener = urllib.request.OpenerDirector()
-    for handler in (urllib.request.ProxyHandler(), urllib.request.HTTPHandler(), urllib.request.HTTPSHandler(),
-                    urllib.request.HTTPDefaultErrorHandler(), _HttpOnlyRedirects(),
-                    urllib.request.HTTPErrorProcessor()):
-        opener.add_handler(handler)
-    return opener
+def _ipfs_url(uri: str, gateway: str) -> str:
+    """ipfs://CID/path -> <gateway>/ipfs/CID/path; dot segments could leave /ipfs/ on the gateway."""
+    rest = (uri.split("://", 1)[1] if "://" in uri else uri[len("ipfs:"):]).lstrip("/")
+    path = urllib.parse.urlsplit("x:/" + rest).path
+    if not rest or any(seg in (".", "..") for seg in urllib.parse.unquote(path).split("/")) or "\\" in rest:
+        raise InputError(ResultStatus.INPUT_UNAVAILABLE, f"malformed ipfs:// URI {uri!r}")
+    return f"{gateway.rstrip('/')}/ipfs/{rest}"
 
 
 def _http(url: str, settings: OracleSettings) -> bytes:
-    limit = settings.max_input_bytes
-    deadline = time.monotonic() + settings.fetch_timeout_s
-    request = urllib.request.Request(url, headers={"User-Agent": "solsentry-oracle", "Accept-Encoding": "identity"})
+    """Through oracle.safe_fetch: public addresses only unless allowlisted (`fetch_allow`). Every
+    refusal and network failure is INPUT_UNAVAILABLE with the same public error document; the
+    detail stays in the exception message (the node-local reason)."""
+    policy = FetchPolicy.from_entries(settings.fetch_allow)
     try:
-        with _opener().open(request, timeout=settings.fetch_timeout_s) as resp:
-            length = resp.headers.get("Content-Length")
-            if length and length.strip().isdigit() and int(length) > limit:
-                raise InputError(ResultStatus.INPUT_TOO_LARGE, f"{url}: {int(length)} bytes, over {limit}")
-            chunks, size = [], 0
-            while chunk := resp.read1(_CHUNK):  # what has arrived: a slow drip cannot stall a read
-                size += len(chunk)
-                if size > limit:
-                    raise InputError(ResultStatus.INPUT_TOO_LARGE, f"{url}: more than {limit} bytes")
-                if time.monotonic() > deadline:
-                    raise InputError(ResultStatus.INPUT_UNAVAILABLE,
-                                     f"{url}: download took longer than {settings.fetch_timeout_s:g} s")
-                chunks.append(chunk)
-            return b"".join(chunks)
-    except InputError:
-        raise
-    except urllib.error.HTTPError as exc:
-        raise InputError(ResultStatus.INPUT_UNAVAILABLE, f"{url}: HTTP {exc.code} {exc.reason}") from None
-    except urllib.error.URLError as exc:
-        raise InputError(ResultStatus.INPUT_UNAVAILABLE, f"{url}: {exc.reason}") from None
-    except (OSError, ValueError) as exc:  # timeouts, resets, malformed URLs and responses
-        raise InputError(ResultStatus.INPUT_UNAVAILABLE, f"{url}: {type(exc).__name__}: {exc}") from None
-    except Exception as exc:  # http.client.HTTPException and the like
+        return fetch_url(url, policy, max_bytes=settings.max_input_bytes, timeout_s=settings.fetch_timeout_s,
+                         max_redirects=settings.fetch_max_redirects)
+    except FetchTooLarge as exc:
+        raise InputError(ResultStatus.INPUT_TOO_LARGE, str(exc)) from None
+    except FetchError as exc:
+        raise InputError(ResultStatus.INPUT_UNAVAILABLE, str(exc)) from None
+    except Exception as exc:  # anything unforeseen from a hostile server is still "unavailable"
         raise InputError(ResultStatus.INPUT_UNAVAILABLE, f"{url}: {type(exc).__name__}: {exc}") from None
 
 

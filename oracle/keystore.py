@@ -21,6 +21,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_hex_address, to_checksum_address
 
+from auditor.perms import private_dir
 from oracle.chain.signer import ResultSigner
 from oracle.config import OracleSettings
 from oracle.errors import SignerError
@@ -183,7 +184,7 @@ def create_keystore(path: Path, password: str, private_key: bytes | str | None =
         data = Account.encrypt(account.key, password, kdf=kdf, iterations=iterations)
     except Exception as exc:
         raise SignerError(f"cannot encrypt the key: {type(exc).__name__} (kdf {kdf!r})") from None
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o600)

@@ -9,8 +9,9 @@ document as output. Status mapping:
 status                    when
 ========================= =============================================================================
 OK (0)                    audited; output = canonical report bytes, high/medium = counted findings
-INPUT_UNAVAILABLE (1)     no inline input and the URI failed: unreachable, HTTP error, bad scheme,
-                          file:// not allowed, malformed data: URI
+INPUT_UNAVAILABLE (1)     no inline input and the URI failed: refused address (oracle/safe_fetch.py),
+                          unreachable, HTTP error, bad scheme, file:// not allowed, malformed data:
+                          URI -- one public document for all, so it reveals nothing of the network
 INPUT_HASH_MISMATCH (2)   keccak256(input or code) != the request's inputHash
 INPUT_TOO_LARGE (3)       input over `max_input_bytes`; archive over a limit (too_large, bomb,
                           too_many_files)
@@ -202,7 +203,7 @@ def _ok(output: bytes, model: bytes, high: int, medium: int) -> Answer:
 def _options(settings: OracleSettings) -> AuditOptions:
     return AuditOptions(tools=tuple(settings.audit_tools), jobs=settings.audit_jobs,
                         mythril_timeout=settings.audit_mythril_timeout_s, use_cache=settings.audit_use_cache,
-                        review=settings.review)
+                        review=settings.review, hosted=True)
 
 
 def _tempdir(settings: OracleSettings) -> tempfile.TemporaryDirectory:
@@ -237,7 +238,7 @@ def _source_job(data: bytes, settings: OracleSettings, model: bytes, audit_fn: A
             except TargetError as exc:
                 raise _Failure(ResultStatus.NOT_SOLIDITY, str(exc)) from None
         else:
-            report = _audit_in_child(root, options, settings.audit_timeout_s)
+            report = _audit_in_child(root, options, settings.audit_timeout_s, settings.children_dir)
         return _judge(report, root, model)
 
 
@@ -269,10 +270,11 @@ def _judge(report: Report, root: Path, model: bytes) -> Answer:
     return _ok(canonical_bytes(report, workdir=str(root)), model, high, medium)
 
 
-def _audit_in_child(root: Path, options: AuditOptions, budget_s: float) -> Report:
-    """The audit in its own process (auditor.isolated), its failures as answer statuses."""
+def _audit_in_child(root: Path, options: AuditOptions, budget_s: float, children_dir: Path | None = None) -> Report:
+    """The audit in its own process (auditor.isolated, recorded in `children_dir` while it runs), its
+    failures as answer statuses."""
     try:
-        return audit_isolated(root, options, budget_s)
+        return audit_isolated(root, options, budget_s, children_dir=children_dir)
     except AuditTimeout as exc:
         raise _Failure(ResultStatus.TIMEOUT, str(exc)) from None
     except TargetError as exc:

@@ -19,6 +19,8 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from pathlib import Path
 
+from auditor.perms import private_dir, private_sqlite
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     request_id     TEXT PRIMARY KEY,
@@ -103,11 +105,12 @@ _COLUMNS = [f.name for f in fields(Job)]
 
 class JobStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)            # signed outputs, raw transactions: 0700 folder, 0600 files
         self.path = path
         self._local = threading.local()
         # executescript commits on its own: it runs outside _tx.
         self._conn().executescript(SCHEMA)
+        private_sqlite(path)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -122,3 +124,99 @@ def llm_endpoint():
     yield make
     for s in servers:
         s.close()
+
+
+class AuditTree:
+    """The audit processes of a server (`solsentry serve`, `solsentry oracle run`), seen from outside."""
+
+    @staticmethod
+    def alive(p) -> bool:
+        import psutil
+
+        try:
+            return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    def wait_mid_audit(self, top_pid: int, timeout: float = 600, log=lambda: "") -> list:
+        """Wait until `top_pid` has an audit child (a "spawn" child) with Mythril running under it
+        (in Mythril's own session: the hard case), and a process in the child's group besides the
+        child; return every descendant of `top_pid` at that moment."""
+        import psutil
+
+        top = psutil.Process(top_pid)
+        deadline = time.monotonic() + timeout
+        while True:
+            assert top.is_running() and top.status() != psutil.STATUS_ZOMBIE, f"the server exited: {log()}"
+            assert time.monotonic() < deadline, f"no audit with Mythril running after {timeout} s: {log()}"
+            try:
+                for child in top.children():
+                    if "multiprocessing.spawn" not in " ".join(child.cmdline()):
+                        continue
+                    below = child.children(recursive=True)
+                    mythril = [p for p in below if "mythril_launcher" in " ".join(p.cmdline())]
+                    group = [p for p in below if os.getpgid(p.pid) == os.getpgid(child.pid)]
+                    if mythril and group:
+                        return top.children(recursive=True)
+            except (psutil.Error, ProcessLookupError):
+                pass
+            time.sleep(0.1)
+
+    def assert_gone(self, procs: list, within: float = 2.0) -> None:
+        deadline = time.monotonic() + within
+        left = [p for p in procs if self.alive(p)]
+        while left and time.monotonic() < deadline:
+            time.sleep(0.02)
+            left = [p for p in left if self.alive(p)]
+        assert not left, f"still running {within} s after the kill: " + "; ".join(
+            f"{p.pid} {' '.join(p.cmdline())[:200]}" for p in left if self.alive(p))
+
+
+@pytest.fixture
+def audit_tree() -> AuditTree:
+    return AuditTree()
+
+
+LEFTOVER = """
+import os, subprocess, sys
+from auditor.children import TOKEN_ENV, new_token, record
+token = new_token()
+env = {**os.environ, TOKEN_ENV: token}
+sleep = [sys.executable, "-c", "import time; time.sleep(900)"]
+# a group leader with one process in its group and one in a session of its own, like an audit child
+leader = subprocess.Popen([sys.executable, "-c", f"import subprocess as s; s.Popen({sleep!r}); "
+                           f"s.Popen({sleep!r}, start_new_session=True); s.Popen({sleep!r}).wait()"],
+                          env=env, process_group=0, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+record(sys.argv[1], leader.pid, token)
+print(leader.pid, flush=True)
+"""
+
+
+@pytest.fixture
+def leftover_audit():
+    """`make(children_dir) -> [psutil.Process]`: what a server killed mid-audit leaves behind when its
+    audit child fails to die: a recorded group leader (orphaned: its recorder has exited) with
+    three processes under it, one in another session. Whatever a test leaves running is killed."""
+    import psutil
+
+    made: list = []
+
+    def make(children_dir: Path) -> list:
+        out = subprocess.run([sys.executable, "-c", LEFTOVER, str(children_dir)], capture_output=True, text=True,
+                             timeout=60, check=True)
+        leader = psutil.Process(int(out.stdout.split()[0]))
+        made.append(leader)
+        deadline = time.monotonic() + 60
+        while len(leader.children()) < 3:
+            assert time.monotonic() < deadline, "the leftover processes did not start"
+            time.sleep(0.05)
+        procs = [leader, *leader.children()]
+        made.extend(procs[1:])
+        return procs
+
+    yield make
+    for p in made:
+        with contextlib.suppress(psutil.Error):
+            made.extend(c for c in p.children() if c not in made)
+            p.kill()

@@ -18,6 +18,8 @@ from auditor.api.config import ApiSettings
 from auditor.api.runner import Workers
 from auditor.api.security import RateLimiter
 from auditor.api.store import AuditStore
+from auditor.children import kill_leftovers
+from auditor.perms import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +35,13 @@ def create_app(settings: ApiSettings | None = None, insecure_dev: bool = False, 
     from auditor.api import routes_audits, routes_ops
 
     settings = settings or ApiSettings()
-    settings.jobs_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (settings.data_dir, settings.jobs_dir):   # private: 0700 (`solsentry serve` also sets umask 077)
+        private_dir(folder)
     store = AuditStore(settings.db_path)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        kill_leftovers(settings.children_dir)    # audit processes a killed predecessor left behind
         recovered = store.recover()
         if recovered:
             log.warning("%d audit(s) interrupted by a restart are queued again", recovered)
@@ -53,6 +57,9 @@ def create_app(settings: ApiSettings | None = None, insecure_dev: bool = False, 
                               "report bytes by hash. Authenticate with `Authorization: Bearer <key>`.")
     app.state.settings, app.state.store, app.state.insecure_dev = settings, store, insecure_dev
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
+    # Per client address: failed authentications, and the public outputs.
+    app.state.auth_failures = RateLimiter(settings.auth_failures_per_minute)
+    app.state.public_limiter = RateLimiter(settings.public_rate_limit_per_minute)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 

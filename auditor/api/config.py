@@ -20,6 +20,14 @@ class ApiSettings(BaseSettings):
     max_files: int = 2000
     max_unpacked_bytes: int = 50_000_000
     rate_limit_per_minute: int = 60        # requests per API key
+    # Failed authentications (no key, a wrong or revoked one) per client address and minute; past
+    # it the address gets 429 (Retry-After) before its key is even checked. (Every limit: 0 = none.)
+    auth_failures_per_minute: int = 10
+    # Requests to the public GET /v1/outputs/{hash} per client address and minute.
+    public_rate_limit_per_minute: int = 120
+    # Addresses of reverse proxies whose X-Forwarded-For is trusted for the client address (uvicorn's
+    # forwarded_allow_ips). Empty: none is; behind a proxy every client then counts as the proxy.
+    trusted_proxies: list[str] = []
     cors_origins: list[str] = []           # CORS is off unless origins are listed
     # The oracle node's job store, whose `outputs` table GET /v1/outputs/{hash} serves.
     oracle_db: Path = Path.home() / ".cache" / "solsentry" / "oracle" / "jobs.sqlite"
@@ -34,5 +42,16 @@ class ApiSettings(BaseSettings):
         return self.data_dir / "api.sqlite"
 
     @property
+    def children_dir(self) -> Path:
+        """Records of the running audit processes; `solsentry serve` kills what they name at start-up."""
+        return self.data_dir / "children"
+
+    @property
     def jobs_dir(self) -> Path:
         return self.data_dir / "jobs"
+
+    @property
+    def results_dir(self) -> Path:
+        """The audits' own tool-results cache (not the CLI's): deleting an audit, or retention,
+        leaves none of its code in a cache shared with anything else."""
+        return self.data_dir / "results"

@@ -26,13 +26,16 @@ from auditor.api.schemas import (
     Problem,
     ValidationProblem,
 )
+from auditor.api.security import client_address
 from auditor.api.store import AuditJob, AuditStore
+from auditor.perms import private_dir
 
 # Every operation here needs a key (401) and counts against its rate limit (429).
 router = APIRouter(prefix="/v1", tags=["audits"], responses={
     401: {"model": Problem, "description": "No valid API key", "headers": {
         "WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}}},
-    429: {"model": Problem, "description": "Over the key's rate limit", "headers": {
+    429: {"model": Problem, "description": "Over the key's rate limit, or too many failed authentications from "
+                                            "the client's address", "headers": {
         "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}},
 })
 FORMATS = {"json": "application/json", "sarif": "application/sarif+json", "md": "text/markdown",
@@ -47,12 +50,20 @@ _API_KEY = APIKeyHeader(name="X-API-Key", scheme_name="apiKey", auto_error=False
 
 def caller(request: Request, bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
            api_key: Annotated[str | None, Security(_API_KEY)] = None) -> str:
-    """The API key's id (401 without a valid key, 429 over its rate limit); "dev" in --insecure-dev."""
+    """The API key's id (401 without a valid key, 429 over its rate limit); "dev" in --insecure-dev.
+
+    Failed authentications count against the client address: past `auth_failures_per_minute` it
+    gets 429 before its key is looked at, so keys cannot be guessed at speed."""
     if request.app.state.insecure_dev:
         return "dev"
+    address, failures = client_address(request), request.app.state.auth_failures
+    if (wait := failures.wait(address)) > 0:
+        raise HTTPException(429, "too many failed authentications from this address",
+                            headers={"Retry-After": str(int(wait) + 1)})
     key = bearer.credentials.strip() if bearer else (api_key or "")
     owner = request.app.state.store.key_owner(key) if key else None
     if owner is None:
+        failures.record(address)
         raise HTTPException(401, "a valid API key is required (Authorization: Bearer <key>)",
                             headers={"WWW-Authenticate": "Bearer"})
     allowed, wait = request.app.state.limiter.allow(owner)
@@ -95,8 +106,7 @@ def _unpack(payload: bytes, settings: ApiSettings) -> tuple[Path, str]:
     """Unpack into a fresh folder; (folder, content hash of the unpacked tree)."""
     from auditor.archive import ArchiveError, ArchiveLimits, unpack
 
-    incoming = settings.data_dir / "incoming"
-    incoming.mkdir(parents=True, exist_ok=True)
+    incoming = private_dir(settings.data_dir / "incoming")
     dest = Path(tempfile.mkdtemp(dir=incoming))
     limits = ArchiveLimits(max_files=settings.max_files, max_total_bytes=settings.max_unpacked_bytes,
                            max_file_bytes=min(settings.max_unpacked_bytes, 5_000_000))
@@ -145,10 +155,14 @@ async def submit(request: Request, owner: Owner) -> AuditAccepted:
         try:
             text = raw.decode("utf-8")
             _check_nesting(text)
-            body = AuditCreate.model_validate(json.loads(text))
+            body = AuditCreate.model_validate(_loads_unique(text))
         except ValidationError as exc:
             raise _invalid(exc, "body") from None
-        except (ValueError, ArchiveError) as exc:             # not UTF-8, not JSON, nested too deep
+        except ArchiveError as exc:
+            if exc.code == "duplicate":                         # a repeated key, at any depth: 400
+                raise HTTPException(400, f"{exc.code}: {exc}") from None
+            raise RequestValidationError([{"loc": ("body",), "msg": str(exc)[:300], "type": "json_invalid"}]) from None
+        except ValueError as exc:                               # not UTF-8, not JSON
             raise RequestValidationError([{"loc": ("body",), "msg": str(exc)[:300], "type": "json_invalid"}]) from None
         payload, options = json.dumps({"files": body.files}).encode(), body.options
     elif ctype == "multipart/form-data":
@@ -161,8 +175,7 @@ async def submit(request: Request, owner: Owner) -> AuditAccepted:
     key = hashlib.sha256(f"{owner}\0{content}\0{json.dumps(opts, sort_keys=True)}".encode()).hexdigest()
     job, created = store.add(owner, key, opts)
     if created:
-        target = job_dir(settings, job.id)
-        target.mkdir(parents=True, exist_ok=True)
+        target = private_dir(job_dir(settings, job.id))
         src.rename(target / "src")
     else:
         shutil.rmtree(src, ignore_errors=True)
@@ -186,11 +199,34 @@ async def _multipart(request: Request, settings: ApiSettings) -> tuple[bytes, Au
     if not data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         raise HTTPException(400, "the uploaded file is not a .zip archive")
     raw_options = form.get("options") or "{}"
+    raw_options = raw_options if isinstance(raw_options, str) else "{}"
+    _refuse_duplicate_keys(raw_options)
     try:
-        options = AuditOptionsIn.model_validate_json(raw_options if isinstance(raw_options, str) else "{}")
+        options = AuditOptionsIn.model_validate_json(raw_options)
     except ValidationError as exc:
         raise _invalid(exc, "body", "options") from None
     return data, options
+
+
+def _loads_unique(text: str) -> object:
+    """json.loads that raises ArchiveError("duplicate"), naming the key, on a key repeated in any object."""
+    from auditor.archive import _unique_pairs
+
+    return json.loads(text, object_pairs_hook=_unique_pairs)
+
+
+def _refuse_duplicate_keys(text: str) -> None:
+    """400 when the JSON `text` repeats a key; anything else wrong with it is left to the validation."""
+    from auditor.archive import ArchiveError, _check_nesting
+
+    try:
+        _check_nesting(text)
+        _loads_unique(text)
+    except ArchiveError as exc:
+        if exc.code == "duplicate":
+            raise HTTPException(400, f"{exc.code}: {exc}") from None
+    except (ValueError, RecursionError):
+        pass
 
 
 def _invalid(exc: ValidationError, *where: str) -> RequestValidationError:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import Response
 
 from auditor.api.schemas import Problem
+from auditor.api.security import client_address
 
 router = APIRouter()
 _HASH = re.compile(r"(0x)?[0-9a-fA-F]{64}")
@@ -37,10 +38,16 @@ def metrics(request: Request) -> Response:
 
 @router.get("/v1/outputs/{output_hash}", tags=["oracle"], response_class=Response,
             responses={200: {"content": {"application/json": {}}, "description": "The report bytes"},
-                       400: {"model": Problem}, 404: {"model": Problem}})
+                       400: {"model": Problem}, 404: {"model": Problem},
+                       429: {"model": Problem, "description": "Over the client address's rate limit", "headers": {
+                           "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}}})
 def output(request: Request, output_hash: Annotated[str, Path(json_schema_extra={
         "pattern": f"^{_HASH.pattern}$"})]) -> Response:
-    """The oracle's report bytes whose keccak256 is `output_hash` (as posted on chain); public."""
+    """The oracle's report bytes whose keccak256 is `output_hash` (as posted on chain); public, rate
+    limited per client address."""
+    allowed, wait = request.app.state.public_limiter.allow(client_address(request))
+    if not allowed:
+        raise HTTPException(429, "rate limit exceeded", headers={"Retry-After": str(int(wait) + 1)})
     if not _HASH.fullmatch(output_hash):
         raise HTTPException(400, "the hash must be 32 bytes of hex (0x optional)")
     key = "0x" + output_hash.lower().removeprefix("0x")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -24,6 +25,27 @@ def job_dir(settings: ApiSettings, job_id: str) -> Path:
     return settings.jobs_dir / job_id
 
 
+RESULTS_ENV = "SOLSENTRY_RESULTS_DIR"
+
+
+def own_results_dir(settings: ApiSettings) -> Path | None:
+    """The API's own results cache, <data_dir>/results, which retention prunes; None when the
+    operator named another one in SOLSENTRY_RESULTS_DIR (that one is left alone)."""
+    named, own = os.environ.get(RESULTS_ENV), settings.results_dir
+    return own if not named or Path(named).resolve() == own.resolve() else None
+
+
+def use_own_results_cache(settings: ApiSettings) -> Path | None:
+    """Point the audit children (spawned: they inherit this environment) at `own_results_dir`."""
+    from auditor.perms import private_dir
+
+    own = own_results_dir(settings)
+    if own is not None:
+        os.environ[RESULTS_ENV] = str(own)
+        private_dir(own)
+    return own
+
+
 def run_job(job: AuditJob, settings: ApiSettings) -> tuple[str | None, dict | None, str | None]:
     """(report JSON, summary, error)."""
     from auditor.errors import AuditorError
@@ -32,14 +54,18 @@ def run_job(job: AuditJob, settings: ApiSettings) -> tuple[str | None, dict | No
 
     src = job_dir(settings, job.id) / "src"
     options = {k: v for k, v in job.options.items() if k in AuditOptions.__dataclass_fields__}
+    # A submission is audited alone: only its own files are read, only cached compilers are used.
+    options.update(hosted=True, allow_paths=())
     try:
         if settings.executor == "ray":
             from auditor.api import ray_tasks
 
-            text = ray_tasks.run(src, options, settings.audit_timeout_s, settings.audit_memory_mb)
+            # No results cache on cluster nodes: there, deletion and retention could not reach it.
+            text = ray_tasks.run(src, {**options, "use_cache": False}, settings.audit_timeout_s,
+                                 settings.audit_memory_mb)
         else:
             text = audit_isolated(src, AuditOptions(**options), settings.audit_timeout_s,
-                                  settings.audit_memory_mb).to_json()
+                                  settings.audit_memory_mb, children_dir=settings.children_dir).to_json()
     except (AuditTimeout, TimeoutError):
         return None, None, f"timeout: the audit ran over {settings.audit_timeout_s:.0f} s"
     except AuditorError as exc:
@@ -54,8 +80,10 @@ class Workers:
         self.store, self.settings = store, settings
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.results_dir = own_results_dir(settings)      # the cache retention prunes
 
     def start(self) -> None:
+        use_own_results_cache(self.settings)
         if self.settings.executor == "ray":
             from auditor.executors import ray_init
 
@@ -93,9 +121,17 @@ class Workers:
             self.expire_once()
 
     def expire_once(self) -> int:
-        """Delete finished audits older than the retention period, with their files."""
+        """Delete finished audits older than the retention period, with their files, and the
+        entries of the API's own results cache written before that period."""
+        from auditor.cache import ResultCache
+
         expired = self.store.expired(self.settings.retention_s)
         for job_id in expired:
             self.store.delete(job_id)
             shutil.rmtree(job_dir(self.settings, job_id), ignore_errors=True)
+        if self.results_dir is not None:
+            try:
+                ResultCache(self.results_dir).prune(self.settings.retention_s)
+            except OSError:
+                log.exception("pruning the results cache failed")
         return len(expired)

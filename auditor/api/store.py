@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from auditor.perms import private_dir, private_sqlite
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audits (
     id TEXT PRIMARY KEY, owner TEXT NOT NULL, status TEXT NOT NULL, dedupe_key TEXT NOT NULL,
@@ -60,10 +62,11 @@ def hash_key(key: str) -> str:
 
 class AuditStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)               # keys' hashes, reports: 0700 folder, 0600 files
         self.path = path
         self._local = threading.local()
         self._conn().executescript(SCHEMA)     # its own transaction (executescript commits first)
+        private_sqlite(path)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

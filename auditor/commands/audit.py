@@ -58,12 +58,15 @@ def _tools(value: str) -> tuple[str, ...]:
               help="Run the per-file stages in local processes or as Ray tasks (large repositories).")
 @click.option("--ray-address", default=None, metavar="ADDR",
               help="With --executor ray: the cluster (e.g. ray://head:10001); default: a new local instance.")
+@click.option("--allow-path", "allow_paths", multiple=True, metavar="DIR",
+              type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Let imports read this directory outside the project (repeatable; see docs/security.md).")
 @click.option("--quiet", "-q", is_flag=True, help="No summary table and no progress.")
 def audit_cmd(path: Path, tools: str, fmt: str | None, out: Path | None, fail_on: str, jobs: int | None,
               mythril_timeout: int | None, baseline: Path | None, write_baseline: Path | None,
               include_dependencies: bool, include_tests: bool, no_cache: bool, review: str, llm_model: str | None,
               llm_adapter: str | None, llm_model_name: str | None, review_model: Path | None, executor: str,
-              ray_address: str | None, quiet: bool) -> None:
+              ray_address: str | None, allow_paths: tuple[Path, ...], quiet: bool) -> None:
     """Audit PATH (a .sol file, a directory, or a Hardhat/Foundry/Truffle project).
 
     Exit 0: nothing at or above --fail-on; 1: there is; 2: usage or analysis error.
@@ -71,8 +74,10 @@ def audit_cmd(path: Path, tools: str, fmt: str | None, out: Path | None, fail_on
     findings of the review model alone are advisory and never counted.
     """
     from rich.console import Console
+    from rich.markup import escape
 
     from auditor.pipeline import AuditOptions, audit
+    from auditor.report.controls import visible
     from auditor.report.formats import get_format
     from auditor.report.model import fails
     from auditor.report.terminal import render_summary
@@ -92,13 +97,13 @@ def audit_cmd(path: Path, tools: str, fmt: str | None, out: Path | None, fail_on
                            include_dependencies=include_dependencies, include_tests=include_tests,
                            baseline=baseline, review=review, review_model=review_model, llm_model=llm_model,
                            llm_adapter=llm_adapter, llm_model_name=llm_model_name, executor=executor,
-                           ray_address=ray_address)
+                           ray_address=ray_address, allow_paths=tuple(str(p.resolve()) for p in allow_paths))
     report = audit(path, options) if quiet or not err.is_terminal else _with_progress(path, options, err)
 
     if report.review is not None and report.review.state != "ok":
         r = report.review
-        err.print(f"[yellow]warning:[/yellow] the review step {r.state}; unreviewed: {r.message}", markup=True,
-                  highlight=False)
+        err.print(f"[yellow]warning:[/yellow] the review step {r.state}; unreviewed: {escape(visible(r.message))}",
+                  markup=True, highlight=False)
     if write_baseline is not None:
         n = save_baseline(report.findings, write_baseline)
         err.print(f"baseline: {n} finding(s) accepted in {write_baseline}")
@@ -117,7 +122,7 @@ def audit_cmd(path: Path, tools: str, fmt: str | None, out: Path | None, fail_on
         # An audit that skipped files is incomplete: passing --fail-on on it would be a false all-clear.
         what = "nothing could be analyzed" if len(broken) == len(own) else (
             f"{len(broken)} of {len(own)} files could not be analyzed (the report covers the rest)")
-        errors = "\n".join(f"  {f.path}: {f.error}" for f in broken)
+        errors = "\n".join(f"  {visible(f.path)}: {visible(f.error)}" for f in broken)   # no raw ESC & co
         err.print(f"[red]error:[/red] {what}:", markup=True, highlight=False)
         err.print(errors, markup=False, highlight=False)
         sys.exit(2)

@@ -23,7 +23,9 @@ def serve_cmd(host: str, port: int, workers: int | None, insecure_dev: bool, exe
     from auditor.api.app import create_app
     from auditor.api.config import ApiSettings
     from auditor.api.store import AuditStore
+    from auditor.perms import restrict_umask
 
+    restrict_umask()        # the queue, the keys' hashes, sources, reports, caches: 0700 folders, 0600 files
     settings = ApiSettings()
     if workers:
         settings.workers = workers
@@ -44,8 +46,12 @@ def serve_cmd(host: str, port: int, workers: int | None, insecure_dev: bool, exe
                                    "or run with --insecure-dev on a machine only you can reach")
     if insecure_dev:
         click.echo("warning: --insecure-dev: every request is accepted without a key", err=True)
+    # X-Forwarded-For is believed only from the configured proxies (none by default): the rate limits
+    # per client address see the proxy's address otherwise.
+    proxies = {"proxy_headers": True, "forwarded_allow_ips": settings.trusted_proxies} if settings.trusted_proxies \
+        else {"proxy_headers": False}
     uvicorn.run(create_app(settings, insecure_dev=insecure_dev), host=host, port=port, log_level="info",
-                server_header=False)
+                server_header=False, **proxies)
 
 
 @click.group("api-key")

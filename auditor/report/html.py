@@ -1,8 +1,9 @@
 """The report as one self-contained HTML page: inline CSS, no external assets, no JavaScript.
 
 Severity filters are checkboxes styled with CSS `:has()` (browsers without it show every row).
-Everything that comes from sources or tools goes through `html.escape`. The output depends only on
-the report: no clock, no random ids.
+Everything that comes from sources or tools goes through `html.escape`, its control characters
+(ESC, bidi overrides ...) written as visible escapes first. The output depends only on the report:
+no clock, no random ids.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from html import escape
 
 from auditor.findings import Finding, Severity, sort_key
+from auditor.report.controls import visible
 from auditor.report.formats import ReportFormat, review_text, swc_url, verdict_text
 from auditor.report.markdown import location_text, scope_text
 from auditor.report.model import SCHEMA_ID, Report, ToolState
@@ -62,8 +64,8 @@ footer { color: var(--muted); margin-top: 32px; font-size: 13px; }
 
 
 def e(value: object) -> str:
-    """HTML-escaped text (quotes too, so it is safe in attribute values)."""
-    return escape(str(value), quote=True)
+    """HTML-escaped text (quotes too, so it is safe in attribute values), control characters visible."""
+    return escape(visible(value), quote=True)
 
 
 class HtmlFormat(ReportFormat):
@@ -89,6 +91,7 @@ class HtmlFormat(ReportFormat):
             "<main>",
             *_summary(report),
             *_tools(report),
+            *_not_compiled(report),
             *_findings_table(findings),
             *_details(findings),
             "</main>",
@@ -149,6 +152,19 @@ def _tools(report: Report) -> list[str]:
             )
         out += ["</tbody>", "</table>"]
     out.append("</section>")
+    return out
+
+
+def _not_compiled(report: Report) -> list[str]:
+    broken = [f for f in report.files if f.status == "error"]
+    if not broken:
+        return []
+    out = ['<section id="not-compiled">', f"<h2>Files not compiled ({len(broken)})</h2>",
+           '<p class="alert">Not analyzed: their findings are missing from this report.</p>',
+           "<table>", "<thead><tr><th>File</th><th>Dependency</th><th>Error</th></tr></thead>", "<tbody>"]
+    out += [f"<tr><td><code>{e(f.path)}</code></td><td>{'yes' if f.dependency else 'no'}</td>"
+            f"<td><pre>{e(f.error or '')}</pre></td></tr>" for f in broken]
+    out += ["</tbody>", "</table>", "</section>"]
     return out
 
 

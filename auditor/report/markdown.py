@@ -2,7 +2,8 @@
 
 Everything that comes from sources or tools is escaped: inline text with backslashes (so `<script>`,
 `*`, `[`, `|` ... print as themselves), descriptions inside a code fence longer than any backtick run
-they contain.
+they contain, and control characters (ESC, bidi overrides ...) everywhere as visible escapes
+(`auditor.report.controls`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 
 from auditor.findings import Finding, Location, Severity, sort_key
+from auditor.report.controls import visible
 from auditor.report.formats import ReportFormat, review_text, swc_url, verdict_text
 from auditor.report.model import SCHEMA_ID, Report, ToolState
 
@@ -27,7 +29,7 @@ _INLINE_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
 
 def escape(text: object) -> str:
     """Inline Markdown text that renders as `text`: one line, special characters backslash-escaped."""
-    one_line = " ".join(str(text).split())
+    one_line = " ".join(visible(text).split())
     return _INLINE_SPECIAL.sub(r"\\\1", one_line)
 
 
@@ -39,7 +41,7 @@ def cell(text: object) -> str:
 
 def code_span(text: object, *, table: bool = False) -> str:
     """`text` as inline code, whatever backticks it contains; `table`: pipes escaped for a table cell."""
-    one_line = " ".join(str(text).split())
+    one_line = " ".join(visible(text).split())
     if not one_line:
         return ""
     longest = max((len(m) for m in re.findall(r"`+", one_line)), default=0)
@@ -50,7 +52,9 @@ def code_span(text: object, *, table: bool = False) -> str:
 
 
 def code_block(text: str) -> str:
-    """`text` verbatim in a fenced block (longer fence than any backtick run inside)."""
+    """`text` verbatim in a fenced block (longer fence than any backtick run inside), control
+    characters but newlines and tabs escaped."""
+    text = visible(text)
     longest = max((len(m) for m in re.findall(r"`{3,}", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}text\n{text.rstrip()}\n{fence}"
@@ -78,6 +82,7 @@ class MarkdownFormat(ReportFormat):
         out += _header(report)
         out += _summary(report)
         out += _tools(report)
+        out += _not_compiled(report)
         out += _findings(report)
         out += _model_findings(report)
         out += _suppressed(report)
@@ -145,6 +150,16 @@ def _tools(report: Report) -> list[str]:
         out += _table(["Tool", "Unit", "State", "Message", "Duration"], rows,
                       ["---", "---", "---", "---", "---:"])
     return out
+
+
+def _not_compiled(report: Report) -> list[str]:
+    broken = [f for f in report.files if f.status == "error"]
+    if not broken:
+        return []
+    rows = [[code_span(f.path, table=True), "yes" if f.dependency else "no", cell(f.error or "")] for f in broken]
+    return [f"## Files not compiled ({len(broken)})", "",
+            "Not analyzed: their findings are missing from this report.", "",
+            *_table(["File", "Dependency", "Error"], rows)]
 
 
 def _count(n: int) -> str:

@@ -1,7 +1,8 @@
 """The report on a terminal, with rich: findings table, tool failures, one-line summary.
 
 Text from sources and tools is passed as `rich.text.Text`, never as markup, so a title such as
-`[bold]x[/]` prints as written.
+`[bold]x[/]` prints as written, and its control characters as visible escapes (`\x1b`, not an
+escape sequence the terminal would obey).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from auditor.findings import Finding, Severity, sort_key
+from auditor.report.controls import visible
 from auditor.report.markdown import location_text, scope_text
 from auditor.report.model import Report, ToolState
 
@@ -20,6 +22,11 @@ SEVERITY_STYLES = {
     Severity.LOW: "cyan",
     Severity.INFORMATIONAL: "dim",
 }
+
+
+def text(value: object, style: str = "") -> Text:
+    """Text from a source or tool, printed as written."""
+    return Text(visible(value), style=style)
 
 
 def summary_line(report: Report) -> Text:
@@ -54,16 +61,16 @@ def findings_table(findings: list[Finding]) -> Table:
     if reviewed:
         table.add_column("Review", no_wrap=True)
     for f in sorted(findings, key=sort_key):
-        where = Text(location_text(f.primary))
+        where = text(location_text(f.primary))
         if scope := scope_text(f.primary):
-            where.append(f"\n{scope}", style="dim")
-        title = Text(f.title)
+            where.append(f"\n{visible(scope)}", style="dim")
+        title = text(f.title)
         if f.swc:
-            title.append(f" ({f.swc})", style="dim")
+            title.append(f" ({visible(f.swc)})", style="dim")
         severity = Text(f.severity.value, style=SEVERITY_STYLES[f.severity])
         if f.suppressed:
-            severity.append(f"\nsuppressed: {f.suppressed}", style="dim")
-        cells = [severity, title, where, Text(", ".join(f.tools))]
+            severity.append(f"\nsuppressed: {visible(f.suppressed)}", style="dim")
+        cells = [severity, title, where, text(", ".join(f.tools))]
         if reviewed:
             cells.append(_verdict(f))
         table.add_row(*cells)
@@ -92,7 +99,7 @@ def tool_failures_table(report: Report) -> Table | None:
     table.add_column("State", no_wrap=True)
     table.add_column("Message", overflow="fold")
     for r in bad:
-        table.add_row(Text(r.tool), Text(r.unit), Text(r.state.value, style="bold red"), Text(r.message or ""))
+        table.add_row(text(r.tool), text(r.unit), Text(r.state.value, style="bold red"), text(r.message or ""))
     return table
 
 

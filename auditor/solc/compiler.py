@@ -30,17 +30,19 @@ class CompileResult:
 
 
 def run_standard_json(binary: SolcBinary, request: dict, cwd: Path, timeout: float = 600,
-                      include: Sequence[Path] = (), resident: bool = True) -> dict:
+                      include: Sequence[Path] = (), resident: bool = True, allow: Sequence[Path] = ()) -> dict:
     """Feed a standard-JSON request to `binary` (imports are read relative to `cwd`, then `include`).
 
+    The compiler reads imports only inside `allow` (default: `cwd`), the audit's sandbox roots.
     solc-js compilers stay resident (see server.py) unless `resident` is False.
     """
+    allow = list(allow) or [cwd]
     if binary.kind == "solc-js" and resident:
         from auditor.solc.server import pool
 
-        return pool().get(binary).compile(request, cwd, list(include), timeout)
+        return pool().get(binary).compile(request, cwd, list(include), timeout, allow=allow)
     # Native solc gets only --allow-paths: include roots reach it as remappings (see targets).
-    cmd = [str(binary.path), "--standard-json", "--allow-paths", str(cwd)]
+    cmd = [str(binary.path), "--standard-json", "--allow-paths", ",".join(str(p) for p in allow)]
     try:
         proc = subprocess.run(cmd, input=json.dumps(request), capture_output=True, text=True,
                               cwd=cwd, timeout=timeout)
@@ -65,6 +67,7 @@ def compile_files(
     ast: bool = False,
     include: Sequence[Path] = (),
     timeout: float = 600,
+    allow: Sequence[Path] = (),
 ) -> CompileResult:
     """Compile `files` as one unit with the compiler their pragmas (and imports) allow.
 
@@ -87,7 +90,9 @@ def compile_files(
         "settings": {"outputSelection": selection, "remappings": [str(r) for r in remappings],
                      "optimizer": {"enabled": False}},
     }
-    output = run_standard_json(binary, request, root, timeout=timeout, include=include)
+    if not allow:   # a caller without a sandbox trusts what it configured itself (the audit passes its own)
+        allow = [root, *include, *(Path(r.target) for r in remappings if Path(r.target).is_absolute())]
+    output = run_standard_json(binary, request, root, timeout=timeout, include=include, allow=allow)
     result = CompileResult(binary, output)
     for e in output.get("errors", []):
         text = (e.get("formattedMessage") or e.get("message", "")).strip()

@@ -60,8 +60,10 @@ class SolcBinary:
 
 
 class SolcProvider:
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, install: bool = True) -> None:
+        """`install=False`: use only cached compilers, never run npm (servers audit offline)."""
         self.settings = settings or get_settings()
+        self.may_install = install
         self.root = self.settings.solc_dir
         self._natives: list[SolcBinary] | None = None
 
@@ -93,7 +95,7 @@ class SolcProvider:
         cached = _read_json(cache)
         fresh = cached and time.time() - cached.get("fetched_at", 0) < self.settings.solc_versions_ttl_s
         names: Iterable[str] = cached["versions"] if cached else KNOWN_VERSIONS
-        if (refresh or not fresh) and not self.settings.offline:
+        if (refresh or not fresh) and not self.settings.offline and self.may_install:
             try:
                 out = self._npm(["view", "solc", "versions", "--json"], timeout=30)
                 names = json.loads(out)
@@ -146,6 +148,10 @@ class SolcProvider:
             if b.version == version and (b.kind == "native" or self._launcher_ok(b.path)):
                 self._sync_wrapper()
                 return b
+        if not self.may_install:
+            raise SolcInstallError(
+                f"solc {version} is not installed on this server, and a server never installs compilers "
+                f"during an audit (the operator pre-installs them: `solsentry solc install {version}`)")
         return self.install(version)
 
     def install(self, version: Version | str) -> SolcBinary:

@@ -30,8 +30,11 @@ class CompileServer:
         return self._proc
 
     def compile(self, request: dict, base: Path, include: list[Path] | None = None,
-                timeout: float = 600) -> dict:
-        line = json.dumps({"input": request, "base": str(base), "include": [str(p) for p in include or []]})
+                timeout: float = 600, allow: list[Path] | None = None) -> dict:
+        """Compile `request`; imports are read under `base`, then `include`, and only inside `allow`
+        (default: `base`), the sandbox the wrapper enforces in its import callback."""
+        line = json.dumps({"input": request, "base": str(base), "include": [str(p) for p in include or []],
+                           "allow": [str(p) for p in allow or [base]]})
         with self._lock:
             proc = self._start()
             # A compile that never returns (pathological input) must not hang the audit.

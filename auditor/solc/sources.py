@@ -10,9 +10,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.errors import PragmaError
 from auditor.solc.versions import Constraint
+
+if TYPE_CHECKING:
+    from auditor.sandbox import Sandbox
 
 _PRAGMA_RE = re.compile(r"\bpragma\s+solidity\s+([^;]+);")
 _IMPORT_RE = re.compile(r"\bimport\b[^;]*?[\"']([^\"']+)[\"'][^;]*;")
@@ -60,28 +64,54 @@ class Remapping:
         return f"{self.prefix}={self.target}"
 
 
-def apply_remappings(path: str, remappings: Sequence[Remapping]) -> str:
-    """The longest matching prefix wins, as in solc."""
+def best_remapping(path: str, remappings: Sequence[Remapping]) -> Remapping | None:
+    """The remapping solc applies to `path`: the longest matching prefix wins."""
     best = None
     for r in remappings:
         if path.startswith(r.prefix) and (best is None or len(r.prefix) > len(best.prefix)):
             best = r
+    return best
+
+
+def apply_remappings(path: str, remappings: Sequence[Remapping]) -> str:
+    best = best_remapping(path, remappings)
     return best.target + path[len(best.prefix) :] if best else path
 
 
 def resolve_import(
-    importer: Path, spec: str, remappings: Sequence[Remapping], roots: Sequence[Path]
+    importer: Path, spec: str, remappings: Sequence[Remapping], roots: Sequence[Path],
+    sandbox: Sandbox | None = None,
 ) -> Path | None:
-    """Where on disk an import of `importer` lives, or None if it cannot be found."""
-    if spec.startswith(("./", "../")):
-        candidate = (importer.parent / spec).resolve()
-        return candidate if candidate.is_file() else None
-    mapped = apply_remappings(spec, remappings)
-    candidates = [Path(mapped)] if Path(mapped).is_absolute() else [r / mapped for r in roots]
+    """Where on disk an import of `importer` lives, or None if it cannot be found (or is refused)."""
+    return resolve_checked(importer, spec, remappings, roots, sandbox)[0]
+
+
+def resolve_checked(
+    importer: Path, spec: str, remappings: Sequence[Remapping], roots: Sequence[Path],
+    sandbox: Sandbox | None = None,
+) -> tuple[Path | None, str | None]:
+    """(where the import lives or None, why the sandbox refuses it or None).
+
+    With a sandbox the import is checked before anything is looked up on disk."""
+    relative = spec.startswith(("./", "../"))
+    remapping = None if relative else best_remapping(spec, remappings)
+    mapped = remapping.target + spec[len(remapping.prefix):] if remapping else spec
+    if sandbox is not None:
+        why = sandbox.refusal(importer, spec, mapped, str(remapping) if remapping else None)
+        if why:
+            return None, why
+    if relative:
+        candidates = [importer.parent / spec]
+    else:
+        candidates = [Path(mapped)] if Path(mapped).is_absolute() else [r / mapped for r in roots]
     for c in candidates:
+        if sandbox is not None and not sandbox.allows_lexically(c):
+            continue         # a search root outside the sandbox is not looked in
         if c.is_file():
-            return c.resolve()
-    return None
+            if sandbox is not None and (why := sandbox.link_refusal(spec, c)):
+                return None, why
+            return c.resolve(), None
+    return None, None
 
 
 @dataclass
@@ -89,12 +119,15 @@ class SourceFile:
     path: Path
     pragmas: list[str]
     imports: dict[str, Path | None] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)   # import -> why the sandbox refused it
 
 
 def compilation_unit(
-    entries: Iterable[Path], remappings: Sequence[Remapping] = (), roots: Sequence[Path] = ()
+    entries: Iterable[Path], remappings: Sequence[Remapping] = (), roots: Sequence[Path] = (),
+    sandbox: Sandbox | None = None,
 ) -> dict[Path, SourceFile]:
-    """Every file reachable from `entries` through imports, with its pragmas."""
+    """Every file reachable from `entries` through imports, with its pragmas. With a sandbox,
+    imports it refuses are recorded in `SourceFile.refused` and never read."""
     unit: dict[Path, SourceFile] = {}
     todo = [Path(e).resolve() for e in entries]
     while todo:
@@ -105,8 +138,10 @@ def compilation_unit(
         sf = SourceFile(path, pragmas(text))
         search = list(roots) or [path.parent]
         for spec in imports(text):
-            target = resolve_import(path, spec, remappings, search)
+            target, why = resolve_checked(path, spec, remappings, search, sandbox)
             sf.imports[spec] = target
+            if why:
+                sf.refused[spec] = why
             if target is not None:
                 todo.append(target)
         unit[path] = sf

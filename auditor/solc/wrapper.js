@@ -25,7 +25,7 @@ function usage(message) {
 }
 
 function parseArgs(argv) {
-  const opts = { files: [], remappings: [], includePaths: [], basePath: null, combined: null,
+  const opts = { files: [], remappings: [], includePaths: [], allow: [], basePath: null, combined: null,
     standardJson: false, version: false, optimize: false, runs: 200, evmVersion: null, viaIR: false };
   const takesValue = new Set(['--combined-json', '--base-path', '--include-path', '--allow-paths',
     '--optimize-runs', '--evm-version']);
@@ -43,7 +43,7 @@ function parseArgs(argv) {
       case '--combined-json': opts.combined = value.split(',').map((s) => s.trim()).filter(Boolean); break;
       case '--base-path': opts.basePath = value; break;
       case '--include-path': opts.includePaths.push(value); break;
-      case '--allow-paths': break; // every readable path is allowed: solc-js has no file-system sandbox
+      case '--allow-paths': opts.allow.push(...value.split(',').filter(Boolean)); break;
       case '--optimize': opts.optimize = true; break;
       case '--optimize-runs': opts.runs = parseInt(value, 10); opts.optimize = true; break;
       case '--evm-version': opts.evmVersion = value; break;
@@ -59,15 +59,39 @@ function parseArgs(argv) {
   return opts;
 }
 
+// The import callback reads only inside the allowed directories, like native solc's --allow-paths:
+// the base path, the include paths, the directories of the input files, --allow-paths, and
+// SOLSENTRY_ALLOW_PATHS (':'-separated; set by SolSentry for tools that shell out to this wrapper).
+// A path outside them is refused from its text alone (whether it exists is never looked at); a
+// path inside them that a symbolic link takes outside is refused too.
+function realOrSelf(p) { try { return fs.realpathSync(p); } catch (e) { return path.resolve(p); } }
+
+function inside(p, roots) { return roots.some((r) => p === r || p.startsWith(r.endsWith(path.sep) ? r : r + path.sep)); }
+
 function makeReader(opts) {
-  const roots = [opts.basePath || process.cwd(), ...opts.includePaths];
+  const roots = [opts.basePath || process.cwd(), ...(opts.includePaths || [])];
+  opts.allow = opts.allow || [];
+  const fromEnv = (process.env.SOLSENTRY_ALLOW_PATHS || '').split(':').filter(Boolean);
+  // --serve requests name their sandbox exactly: then only those directories (SolSentry passes the base).
+  const granted = opts.exactAllow ? opts.allow : [...roots, ...opts.allow, ...fromEnv, ...(opts.fileDirs || [])];
+  const allowed = granted.map((p) => path.resolve(p));
+  const allowedReal = allowed.map(realOrSelf);
   return {
     import(unitName) {
-      const candidates = path.isAbsolute(unitName) ? [unitName] : roots.map((r) => path.resolve(r, unitName));
-      for (const c of candidates) {
-        try { return { contents: fs.readFileSync(c, 'utf8') }; } catch (e) { /* try the next root */ }
+      const candidates = (path.isAbsolute(unitName) ? [unitName] : roots.map((r) => path.resolve(r, unitName)))
+        .filter((c) => inside(c, allowed) || inside(c, allowedReal));
+      if (candidates.length === 0) {
+        return { error: `File outside of allowed directories: ${unitName} (SolSentry reads only the audited project)` };
       }
-      return { error: `File not found: ${unitName} (searched ${candidates.join(', ')})` };
+      for (const c of candidates) {
+        let real;
+        try { real = fs.realpathSync(c); } catch (e) { continue; /* not here: try the next root */ }
+        if (!inside(real, allowedReal)) {
+          return { error: `File outside of allowed directories: ${unitName} (a symbolic link leaves the audited project)` };
+        }
+        try { return { contents: fs.readFileSync(real, 'utf8') }; } catch (e) { /* try the next root */ }
+      }
+      return { error: `File not found: ${unitName}` };
     },
   };
 }
@@ -101,7 +125,8 @@ function combined(solc, opts) {
   if (opts.evmVersion) settings.evmVersion = opts.evmVersion;
   if (opts.viaIR) settings.viaIR = true;
   const input = { language: 'Solidity', sources, settings };
-  const out = JSON.parse(solc.compile(JSON.stringify(input), makeReader(opts)));
+  const fileDirs = opts.files.filter((f) => f !== '-').map((f) => path.dirname(path.resolve(f)));
+  const out = JSON.parse(solc.compile(JSON.stringify(input), makeReader({ ...opts, fileDirs })));
   const errors = (out.errors || []);
   const text = errors.map((e) => e.formattedMessage || e.message).join('\n');
   if (errors.some((e) => e.severity === 'error')) return finish(1, '', text);
@@ -144,7 +169,9 @@ function serve(solc) {
     let out;
     try {
       const req = JSON.parse(line);
-      out = solc.compile(JSON.stringify(req.input), makeReader({ basePath: req.base, includePaths: req.include || [] }));
+      out = solc.compile(JSON.stringify(req.input),
+        makeReader({ basePath: req.base, includePaths: req.include || [], allow: req.allow || [req.base],
+          exactAllow: true }));
     } catch (e) {
       out = JSON.stringify({ errors: [{ severity: 'error', type: 'SolSentryWrapperError', component: 'wrapper',
         message: String(e && e.message || e), formattedMessage: String(e && e.message || e) }] });

@@ -41,11 +41,12 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.errors import TargetError
+from auditor.sandbox import Sandbox, for_roots
 from auditor.solc.sources import Remapping
 from auditor.targets.frameworks import (
     HARDHAT_CONFIGS,
@@ -98,6 +99,8 @@ class Target:
     project_root: Path | None = None  # enclosing framework project of a file/directory target, if any
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # .sol files left out, and why
     warnings: list[str] = field(default_factory=list)
+    # The files this audit may read (auditor/sandbox.py); set by load_target.
+    sandbox: Sandbox | None = None
 
     def absolute(self, path: str | Path) -> Path:
         """`path` made absolute (a relative one, e.g. a solc source unit name, is taken from the root)."""
@@ -122,8 +125,15 @@ class Target:
         return not self.is_source(path)
 
 
-def load_target(path: str | Path, include_tests: bool = False) -> Target:
-    """What to audit at `path`; raises TargetError with a message fit for the user."""
+def load_target(path: str | Path, include_tests: bool = False, allow_paths: Sequence[str | Path] = (),
+                hosted: bool = False) -> Target:
+    """What to audit at `path`; raises TargetError with a message fit for the user.
+
+    `allow_paths`: directories outside the target that its imports may read (CLI `--allow-path`).
+    `hosted`: a submission audited for someone else (API, oracle): the target stands alone, no
+    enclosing project or parent `node_modules` is looked at, and no outside path is allowed."""
+    if hosted and allow_paths:
+        raise TargetError("a hosted audit never reads outside the submitted files (allow_paths given)")
     if str(path).strip() == "":
         raise TargetError("no path given")
     given = Path(path).expanduser()
@@ -136,15 +146,20 @@ def load_target(path: str | Path, include_tests: bool = False) -> Target:
         raise TargetError(f"{given} does not exist") from None
     except (OSError, RuntimeError) as exc:
         raise TargetError(f"cannot access {given}: {reason(exc)}") from None
+    for extra in allow_paths:
+        if not Path(extra).expanduser().is_dir():
+            raise TargetError(f"--allow-path {extra}: not a directory")
     if stat.S_ISDIR(mode):
-        return _load_directory(given, real, include_tests)
-    if not stat.S_ISREG(mode):
+        target = _load_directory(given, real, include_tests, hosted)
+    elif not stat.S_ISREG(mode):
         raise TargetError(f"{given} is neither a regular file nor a directory")
-    return _load_file(given, real)
+    else:
+        target = _load_file(given, real, hosted)
+    return _finish(target, [Path(p).expanduser() for p in allow_paths], hosted)
 
 
 # ---- the three shapes of target ------------------------------------------------------------------
-def _load_file(given: Path, real: Path) -> Target:
+def _load_file(given: Path, real: Path, hosted: bool) -> Target:
     if real.suffix != ".sol" and given.suffix != ".sol":
         raise TargetError(f"{given} is not a Solidity (.sol) file")
     problem, warning = content_problem(real)
@@ -154,17 +169,19 @@ def _load_file(given: Path, real: Path) -> Target:
     target = Target(given, root, "file", [real])
     if warning:
         target.warnings.append(f"{given}: {warning}")
-    _borrow_project(target, enclosing_project(root))
-    return _finish(target)
+    if not hosted:
+        _borrow_project(target, enclosing_project(root))
+    return target
 
 
-def _load_directory(given: Path, root: Path, include_tests: bool) -> Target:
+def _load_directory(given: Path, root: Path, include_tests: bool, hosted: bool) -> Target:
     project = detect_project(root)
     if project is None:
         target = Target(given, root, "directory", [])
         walk = Walk(root, skip_tests=not include_tests, skip_test_dirs=False)
         target.sources = walk.run([root])
-        _borrow_project(target, enclosing_project(root.parent))
+        if not hosted:
+            _borrow_project(target, enclosing_project(root.parent))
     else:
         target = Target(
             given,
@@ -199,7 +216,7 @@ def _load_directory(given: Path, root: Path, include_tests: bool) -> Target:
     target.warnings += walk.warnings
     if not target.sources:
         raise TargetError(_nothing_found(given, target.kind, walk))
-    return _finish(target)
+    return target
 
 
 def _nothing_found(given: Path, kind: str, walk: Walk) -> str:
@@ -215,10 +232,13 @@ def _nothing_found(given: Path, kind: str, walk: Walk) -> str:
     return msg + (f" [{'; '.join(notes)}]" if notes else "")
 
 
-def _finish(target: Target) -> Target:
-    target.include_roots = _dedupe([target.root, *target.include_roots, *node_modules_dirs(target.root)])
-    target.remappings = complete_remappings(target.root, target.sources, target.remappings, target.include_roots[1:])
-    for spec_file, spec in unresolved(target.root, target.sources, target.remappings):
+def _finish(target: Target, allow_paths: list[Path], hosted: bool) -> Target:
+    target.sandbox = for_roots(target.root, target.project_root, allow_paths, hosted)
+    modules = [target.root / "node_modules"] if hosted else node_modules_dirs(target.root)
+    target.include_roots = _dedupe([target.root, *target.include_roots, *(m for m in modules if m.is_dir())])
+    target.remappings = complete_remappings(target.root, target.sources, target.remappings, target.include_roots[1:],
+                                            target.sandbox)
+    for spec_file, spec in unresolved(target.root, target.sources, target.remappings, target.sandbox):
         target.warnings.append(f"{target.relpath(spec_file)}: import {spec!r} not found")
     return target
 

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from auditor.errors import AuditorError, TargetError
-from auditor.solc.sources import Remapping, apply_remappings, imports, resolve_import
+from auditor.sandbox import Sandbox
+from auditor.solc.sources import Remapping, apply_remappings, imports, resolve_checked, resolve_import
 from auditor.targets.walk import rel
 
 FOUNDRY_CONFIG = "foundry.toml"
@@ -111,7 +112,8 @@ def node_modules_dirs(root: Path) -> list[Path]:
 
 
 def complete_remappings(
-    root: Path, sources: Sequence[Path], remappings: Sequence[Remapping], extra_roots: Sequence[Path]
+    root: Path, sources: Sequence[Path], remappings: Sequence[Remapping], extra_roots: Sequence[Path],
+    sandbox: Sandbox | None = None,
 ) -> list[Remapping]:
     """`remappings` plus a package remapping for every import that is found only under `extra_roots`,
     following imports transitively from the own sources."""
@@ -119,13 +121,13 @@ def complete_remappings(
     prefixes = {r.prefix for r in remaps}
 
     def resolve(path: Path, spec: str) -> Path | None:
-        found = resolve_import(path, spec, remaps, [root])
+        found = resolve_import(path, spec, remaps, [root], sandbox)
         if found is None and not spec.startswith(("./", "../")):
             new = _package_remapping(spec, remaps, root, extra_roots)
             if new is not None and new.prefix not in prefixes:
                 remaps.append(new)
                 prefixes.add(new.prefix)
-                found = resolve_import(path, spec, remaps, [root])
+                found = resolve_import(path, spec, remaps, [root], sandbox)
         return found
 
     for _ in _reachable_imports(sources, resolve):
@@ -150,13 +152,21 @@ def _package_remapping(
     return None
 
 
-def unresolved(root: Path, sources: Sequence[Path], remappings: Sequence[Remapping]) -> list[tuple[Path, str]]:
-    """(importing file, import) for every import reachable from `sources` that `remappings` leave unfound."""
+def unresolved(root: Path, sources: Sequence[Path], remappings: Sequence[Remapping],
+               sandbox: Sandbox | None = None) -> list[tuple[Path, str]]:
+    """(importing file, import) for every import reachable from `sources` that `remappings` leave unfound
+    (imports the sandbox refuses are reported per file by the audit, not here)."""
+
+    refused: set[tuple[Path, str]] = set()
 
     def resolve(path: Path, spec: str) -> Path | None:
-        return resolve_import(path, spec, remappings, [root])
+        found, why = resolve_checked(path, spec, remappings, [root], sandbox)
+        if why:
+            refused.add((path, spec))
+        return found
 
-    return [(path, spec) for path, spec, found in _reachable_imports(sources, resolve) if found is None]
+    return [(path, spec) for path, spec, found in _reachable_imports(sources, resolve)
+            if found is None and (path, spec) not in refused]
 
 
 def _reachable_imports(

@@ -21,6 +21,7 @@ class Work:
     solc_kind: str
     remappings: tuple[str, ...] = ()
     include: tuple[str, ...] = ()
+    allow: tuple[str, ...] = ()    # the sandbox's roots: the only directories tools may read (auditor/sandbox.py)
     contract: str | None = None    # for per-contract tools
     timeout_s: float = 600
 

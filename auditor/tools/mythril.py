@@ -11,6 +11,7 @@ import time
 from functools import cache
 from pathlib import Path
 
+from auditor.children import die_with_parent
 from auditor.config import get_settings
 from auditor.swc import mythril_class, mythril_confidence, mythril_severity
 from auditor.tools.base import RawFinding, RawLocation, Tool, ToolOutcome, Work
@@ -57,18 +58,21 @@ class MythrilTool(Tool):
             settings_file.unlink(missing_ok=True)
 
     def invoke(self, args: list[str], cwd: str | Path, solc_path: str, solc_version: str,
-               limit_s: float) -> tuple[str, bytes, bytes, int | None]:
+               limit_s: float, allow: tuple[str, ...] = ()) -> tuple[str, bytes, bytes, int | None]:
         """Run `myth ARGS` through the launcher under the time limit and memory cap.
 
         Returns (verdict, stdout, stderr, exit code); verdict is "done", "timeout" or "memory".
         Output goes to temporary files, not pipes, so a chatty run cannot block on a full pipe.
         """
         env = {**os.environ, "SOLC": solc_path, "SOLSENTRY_SOLC_VERSION": solc_version,
-               "MYTHRIL_DIR": str(self.home), "PYTHONWARNINGS": "ignore"}
+               "MYTHRIL_DIR": str(self.home), "PYTHONWARNINGS": "ignore",
+               # The compiler wrapper reads imports only inside the audit's sandbox (auditor/sandbox.py).
+               "SOLSENTRY_ALLOW_PATHS": ":".join(allow or (str(cwd),))}
         self.home.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile() as out_f, tempfile.TemporaryFile() as err_f:
             proc = subprocess.Popen([str(self.python), str(LAUNCHER), *args], cwd=cwd, env=env, stdout=out_f,
-                                    stderr=err_f, stdin=subprocess.DEVNULL, start_new_session=True)
+                                    stderr=err_f, stdin=subprocess.DEVNULL, start_new_session=True,
+                                    preexec_fn=die_with_parent())   # dies with the thread that waits for it
             verdict = _watch(proc, limit_s, self.memory_mb)
             out_f.seek(0)
             err_f.seek(0)
@@ -78,7 +82,8 @@ class MythrilTool(Tool):
         args = ["analyze", f"{work.file}:{work.contract}", "-o", "json", "--execution-timeout",
                 str(self.execution_timeout), "-t", "2", "--solc-json", str(settings_file), "--solver-timeout", "10000"]
         limit = min(work.timeout_s, self.execution_timeout + GRACE_S)
-        verdict, out, err, returncode = self.invoke(args, work.root, work.solc_path, work.solc_version, limit)
+        verdict, out, err, returncode = self.invoke(args, work.root, work.solc_path, work.solc_version, limit,
+                                                    work.allow)
         if verdict == "timeout":
             return ToolOutcome("timeout", message=f"killed after {limit:.0f} s",
                                duration_s=time.monotonic() - started)

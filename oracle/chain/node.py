@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from auditor.perms import private_dir
 from oracle.config import OracleSettings
 from oracle.errors import ChainError
 
@@ -74,7 +75,7 @@ def start(settings: OracleSettings, port: int = 8545, host: str = "127.0.0.1") -
     with socket.socket() as s:
         if s.connect_ex((host, port)) == 0:
             raise ChainError(f"port {port} on {host} is already in use by another program")
-    settings.chain_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.chain_dir)
     log = settings.chain_dir / f"hardhat-node-{port}.log"
     url = f"http://{host}:{port}"
     with open(log, "wb") as out:

@@ -75,8 +75,10 @@ def job(data: bytes | None = None, *, uri: str = "", inline: bool = True, input_
 
 @pytest.fixture
 def settings(tmp_path):
+    # The test's HTTP servers listen on 127.0.0.1, which nodes refuse unless it is allowlisted.
     return OracleSettings(audit_tools=("slither",), audit_jobs=1, allow_file_uris=True, work_dir=tmp_path / "work",
-                          audit_use_cache=False, max_input_bytes=200_000, fetch_timeout_s=10, audit_timeout_s=300)
+                          audit_use_cache=False, max_input_bytes=200_000, fetch_timeout_s=10, audit_timeout_s=300,
+                          fetch_allow=["127.0.0.1"])
 
 
 def error_doc(answer: Answer) -> dict:

@@ -50,6 +50,8 @@ def test_fuzz_every_operation_against_the_openapi_document(make_server, tmp_path
     # fuzzed sources fail to compile or are refused before they are queued.
     s = make_server(tmp_path / "api", {"SOLSENTRY_API_ORACLE_DB": str(oracle_db), "SOLSENTRY_API_WORKERS": "1",
                                        "SOLSENTRY_API_RATE_LIMIT_PER_MINUTE": "1000000",
+                                       "SOLSENTRY_API_AUTH_FAILURES_PER_MINUTE": "1000000",
+                                       "SOLSENTRY_API_PUBLIC_RATE_LIMIT_PER_MINUTE": "1000000",
                                        "SOLSENTRY_API_AUDIT_TIMEOUT_S": "60"})
     key = s.key("fuzz")
     s.start()
