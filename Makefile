@@ -5,8 +5,11 @@ PYTHON   ?= python3
 VENV     := .venv
 MYTH     := .venv-mythril
 BIN      := $(VENV)/bin
-# Compilers the demo, the tests and the SmartBugs evaluation need (solc-js, user cache).
-SOLC_VERSIONS := 0.4.9 0.4.24 0.4.25 0.4.26 0.5.17 0.8.30 0.8.37
+# Compilers the demo, the tests and the SmartBugs evaluation need (solc-js, user cache): the newest
+# of each minor series (the fallbacks an audit tries, docs/architecture.md "Choosing a version"),
+# and the versions the fixture and field projects pin (0.5.16 Uniswap v2, 0.8.10 Aave v3,
+# 0.8.15 solmate, 0.8.24 tests/fixtures/projects/hardhat-app, 0.7.6 .../pinned-hardhat).
+SOLC_VERSIONS := 0.4.9 0.4.24 0.4.25 0.4.26 0.5.16 0.5.17 0.6.12 0.7.6 0.8.10 0.8.15 0.8.24 0.8.30 0.8.37
 # Debian's chromium: the headless-browser test of the HTML report (tests/auditor/api/test_api_browser.py).
 CHROMIUM := /usr/bin/chromium
 APT_CHROMIUM := env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium

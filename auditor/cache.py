@@ -15,7 +15,9 @@ from auditor.findings import Confidence, Severity
 from auditor.perms import private_dir
 from auditor.tools.base import RawFinding, RawLocation, ToolOutcome
 
-CACHE_FORMAT = 1
+# 2: infrastructure failures are no longer stored (format 1 caches may hold some), and Mythril
+# timeouts under their budget are.
+CACHE_FORMAT = 2
 
 
 class ResultCache:
@@ -79,7 +81,8 @@ def outcome_from_json(d: dict) -> ToolOutcome:
     findings = [RawFinding(**{**f, "severity": Severity(f["severity"]), "confidence": Confidence(f["confidence"]),
                               "locations": [RawLocation(**loc) for loc in f["locations"]]})
                 for f in d.get("findings", [])]
-    return ToolOutcome(d["state"], findings, d.get("message"), d.get("duration_s", 0.0))
+    return ToolOutcome(d["state"], findings, d.get("message"), d.get("duration_s", 0.0),
+                       d.get("infrastructure", False))
 
 
 def content_hash(paths: list[Path]) -> str:

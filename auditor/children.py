@@ -132,7 +132,7 @@ def new_token() -> str:
 def guard_child(parent_pid: int, token: str) -> None:
     """First thing in an audit child: lead a new process group, mark everything started from here
     on with `token`, and start the thread that kills the whole tree once `parent_pid` is gone."""
-    import psutil  # noqa: F401  (now: under the address-space cap the dying path may find no room)
+    import psutil  # noqa: F401  (now: the dying path must not have to import it under memory pressure)
 
     with contextlib.suppress(OSError, AttributeError):      # AttributeError: not POSIX
         os.setpgid(0, 0)

@@ -5,15 +5,50 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The root of everything SolSentry keeps on a machine (compilers, results, the API's and the oracle's
+# state, the local chain); each settings class derives its paths from it unless a specific variable
+# names another place.
+HOME_ENV = "SOLSENTRY_HOME"
+# Variables read directly rather than through a settings class: known, so the CLI does not warn.
+DIRECT_ENV = frozenset({
+    "SOLSENTRY_LLM_API_KEY",      # the default of llm_api_key_env (auditor/review/llm/backends.py)
+    "SOLSENTRY_AUDIT_TOKEN",      # marks an audit's processes (auditor/children.py)
+    "SOLSENTRY_ALLOW_PATHS",      # set for the solc-js wrapper (auditor/solc/wrapper.js)
+    "SOLSENTRY_SOLC_VERSION",     # set for Mythril's launcher (auditor/tools/mythril_launcher.py)
+    "SOLSENTRY_SMARTBUGS_DIR", "SOLSENTRY_EIP712_VECTORS",   # read by the test suite
+})
+
+
+def default_home() -> Path:
+    return Path.home() / ".cache" / "solsentry"
+
+
+def env_names(*classes: type[BaseSettings]) -> set[str]:
+    """The environment variables the given settings classes read (upper case)."""
+    names: set[str] = set()
+    for cls in classes:
+        prefix = cls.model_config.get("env_prefix", "")
+        for name, field in cls.model_fields.items():
+            alias = field.validation_alias
+            if isinstance(alias, str):
+                names.add(alias.upper())
+            elif isinstance(alias, AliasChoices):
+                names.update(c.upper() for c in alias.choices if isinstance(c, str))
+            else:
+                names.add((prefix + name).upper())
+    return names
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SOLSENTRY_", extra="ignore")
 
-    cache_dir: Path = Path.home() / ".cache" / "solsentry"
+    home: Path = Field(default_factory=default_home)             # SOLSENTRY_HOME
+    # Compilers (<cache_dir>/solc), Mythril's home and, unless results_dir is set, tool results.
+    cache_dir: Path = Field(default_factory=lambda data: data["home"])
     # Native solc (on PATH, or installed by solc-select / py-solc-x) is faster than solc-js.
     solc_prefer_native: bool = True
     # The solc-js API module (wrapper.js) comes from this npm release; it drives every soljson version.
@@ -27,12 +62,16 @@ class Settings(BaseSettings):
     npm_timeout_s: int = 300
     # Mythril lives in its own virtual environment (it cannot share one with web3 7).
     mythril_env: Path = PROJECT_ROOT / ".venv-mythril"
-    # Mythril's --execution-timeout per contract, and the address-space cap of its process.
+    # Mythril's --execution-timeout per contract, and the cap on the resident memory (RSS) of its
+    # process tree (Mythril and the solc it starts), MB (auditor/limits.py).
     mythril_timeout_s: int = 60
     mythril_memory_mb: int = 4096
     # Larger sources are reported as errors instead of compiled (a generated 5 MB file would
     # take solc-js minutes and gigabytes).
     max_source_bytes: int = 2_000_000
+    # The foundry.toml profile whose compiler settings an audit uses, as forge reads it.
+    foundry_profile: str = Field("default", validation_alias=AliasChoices("FOUNDRY_PROFILE",
+                                                                           "SOLSENTRY_FOUNDRY_PROFILE"))
 
     # Generative review (--review llm): a local model directory / hub id, or an OpenAI-compatible
     # base URL (http...); the API key is read from the variable named by llm_api_key_env.

@@ -108,17 +108,32 @@ def _sha(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:16]
 
 
-def finding_id(category: str, swc: str | None, loc: Location) -> str:
-    return _sha(category, swc or "", loc.file, loc.start_line, loc.end_line, loc.contract or "",
-                loc.function or "")
+def finding_id(category: str, swc: str | None, loc: Location, anchor: Location | None = None) -> str:
+    """`anchor`: where the tool placed the weakness when that is not the primary location (e.g. the
+    function a reentrancy is in, when the primary place is the external call it shares with other
+    functions). Without it, findings that share their most specific place would share an id."""
+    parts: list[object] = [category, swc or "", loc.file, loc.start_line, loc.end_line, loc.contract or "",
+                           loc.function or ""]
+    if anchor is not None and anchor != loc:
+        parts += ["@", anchor.file, anchor.start_line, anchor.end_line, anchor.contract or "", anchor.function or ""]
+    return _sha(*parts)
 
 
-def fingerprint(category: str, swc: str | None, loc: Location, source_lines: list[str]) -> str:
-    """A place named by file, contract and function plus the flagged code with whitespace removed.
+def fingerprint(category: str, swc: str | None, loc: Location, source_lines: list[str],
+                anchor: Location | None = None) -> str:
+    """A place named by file, contract and function plus the flagged code with whitespace removed
+    (and the anchor's file, contract and function, when it names another scope: see `finding_id`).
 
     Line numbers are left out on purpose: code added above a finding moves it, but does not
     make it a new finding (Slither's line-keyed triage database re-reports it; crytic/slither#1965).
     """
     snippet = "".join(source_lines[loc.start_line - 1 : loc.end_line])
     code = re.sub(r"\s+", "", snippet)
-    return _sha(category, swc or "", loc.file, loc.contract or "", loc.function or "", code)
+    parts: list[object] = [category, swc or "", loc.file, loc.contract or "", loc.function or "", code]
+    if anchor is not None and _scope(anchor) != _scope(loc):
+        parts += ["@", *_scope(anchor)]
+    return _sha(*parts)
+
+
+def _scope(loc: Location) -> tuple[str, str, str]:
+    return loc.file, loc.contract or "", loc.function or ""

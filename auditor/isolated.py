@@ -1,5 +1,6 @@
-"""Running one audit in its own process: a time budget, an optional address-space cap, and a
-clean kill of everything it started. Used by the oracle node and the HTTP service alike.
+"""Running one audit in its own process: a time budget, a cap on the resident memory of its whole
+process tree (`auditor.limits`, the policy Mythril runs under too), and a clean kill of
+everything it started. Used by the oracle node and the HTTP service alike.
 
 The child cannot outlive this process (`auditor.children`): it leads its own process group and
 kills its whole tree when its parent is gone; with `children_dir` it is recorded there while it
@@ -14,7 +15,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
-from auditor import children
+from auditor import children, limits
 from auditor.children import kill_tree
 from auditor.errors import AuditorError, TargetError
 from auditor.pipeline import AuditOptions
@@ -29,24 +30,32 @@ class AuditCrashed(AuditorError):
     """The audit process died without an answer (out of memory, a crash in a native tool)."""
 
 
+class AuditMemoryExceeded(AuditCrashed):
+    """The audit's process tree went over its resident-memory cap (it was killed whole)."""
+
+
 def audit_isolated(root: Path | str, options: AuditOptions, budget_s: float, memory_mb: int = 0,
                    children_dir: Path | None = None) -> Report:
     """Run `auditor.pipeline.audit` in a fresh "spawn" child; past `budget_s` the child and
-    everything it started (worker pools, solc, Mythril) is killed and AuditTimeout is raised.
+    everything it started (worker pools, solc, Mythril) is killed and AuditTimeout is raised; with
+    the resident memory of that tree over `memory_mb` (0: no cap), AuditMemoryExceeded.
     TargetError and other AuditorErrors of the audit are raised again here, with their message.
     With `children_dir`, the running child is recorded there (`auditor.children.record`)."""
     ctx = multiprocessing.get_context("spawn")
     reader, writer = ctx.Pipe(duplex=False)
     token = children.new_token()
-    proc = ctx.Process(target=_child_main, args=(writer, str(root), options, memory_mb, os.getpid(), token),
+    proc = ctx.Process(target=_child_main, args=(writer, str(root), options, os.getpid(), token),
                        name="solsentry-audit")
     started = time.monotonic()
     proc.start()
     writer.close()
     note = children.record(children_dir, proc.pid, token) if children_dir is not None else None
     try:
-        if not reader.poll(budget_s):
+        verdict = limits.watch(proc.pid, reader.poll, budget_s, memory_mb)
+        if verdict == "timeout":
             raise AuditTimeout(f"the audit ran past its budget of {budget_s:g} s")
+        if verdict == "memory":
+            raise AuditMemoryExceeded(f"the audit went over its memory limit of {memory_mb} MB")
         try:
             kind, payload = reader.recv()
         except (EOFError, OSError):
@@ -71,14 +80,10 @@ def audit_isolated(root: Path | str, options: AuditOptions, budget_s: float, mem
     raise AuditorError(payload)
 
 
-def _child_main(conn: Any, root: str, options: AuditOptions, memory_mb: int, parent_pid: int, token: str) -> None:
+def _child_main(conn: Any, root: str, options: AuditOptions, parent_pid: int, token: str) -> None:
     """In the child: audit and send ("ok", report JSON) | ("target", message) | ("error", message)."""
     children.guard_child(parent_pid, token)
     try:
-        if memory_mb > 0:
-            import resource
-
-            resource.setrlimit(resource.RLIMIT_AS, (memory_mb * 1024 * 1024,) * 2)
         from auditor.pipeline import audit
 
         report = audit(root, options)

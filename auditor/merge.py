@@ -25,11 +25,17 @@ def _span(loc: Location) -> int:
     return loc.end_line - loc.start_line
 
 
+def _order(loc: Location) -> tuple:
+    """A total order of places (ties of span broken the same way whatever order tools reported in)."""
+    return loc.file, loc.start_line, loc.end_line, loc.contract or "", loc.function or ""
+
+
 class _Group:
     def __init__(self, raw: RawFinding, swc: str | None, category: Category, locs: list[Location]) -> None:
         self.items = [(raw, swc)]
         self.category = category
         self.locations = locs
+        self.firsts = [locs[0]]          # each raw finding's first (principal) location
 
     def accepts(self, swc: str | None, category: Category, locs: list[Location]) -> bool:
         # Same weakness at the same place: same category, no conflicting SWC ids (tx.origin and
@@ -44,6 +50,24 @@ class _Group:
         for loc in locs:
             if loc not in self.locations:
                 self.locations.append(loc)
+        self.firsts.append(locs[0])
+
+    def place(self) -> tuple[list[Location], Location]:
+        """(locations, primary first; anchor). The most specific place first: that is where a reader
+        (and SARIF) should look. The anchor is the widest place a tool named first (the function or
+        contract the weakness is in): two findings may share their most specific place (a call
+        several functions make, an interface function several contracts inherit) but not both."""
+        locations = sorted(self.locations, key=lambda loc: (_span(loc), *_order(loc)))
+        primary = locations[0]
+        # A line-level location (e.g. Mythril's) lacks the function Slither knows: borrow it.
+        if primary.function is None or primary.contract is None:
+            for loc in locations[1:]:
+                if loc.file == primary.file and loc.start_line <= primary.start_line <= loc.end_line:
+                    locations[0] = primary.model_copy(update={"contract": primary.contract or loc.contract,
+                                                              "function": primary.function or loc.function})
+                    break
+        anchor = min(self.firsts, key=lambda loc: (-_span(loc), *_order(loc)))
+        return locations, anchor
 
 
 def merge(raws: Iterable[RawFinding], read_lines: Callable[[str], list[str]]) -> list[Finding]:
@@ -68,6 +92,9 @@ def merge(raws: Iterable[RawFinding], read_lines: Callable[[str], list[str]]) ->
                 break
         else:
             groups.append(_Group(raw, swc, category, list(locs)))
+    # Ids are unique: no two groups share category, SWC id and anchor. A group holds at most one SWC
+    # id, and a raw finding whose first place is a group's anchor overlaps that group's first place:
+    # only a conflicting SWC id (so a different one) keeps it out of the earliest such group.
     return sorted((_finding(g, read_lines) for g in groups), key=sort_key)
 
 
@@ -76,17 +103,8 @@ def _finding(g: _Group, read_lines: Callable[[str], list[str]]) -> Finding:
     top = max(raws, key=lambda r: (r.severity.rank, _CONF_RANK[r.confidence.value], r.tool == "slither"))
     swcs = sorted({s for _, s in g.items if s})
     swc = swcs[0] if swcs else None
-    # The most specific place first: that is where a reader (and SARIF) should look.
-    locations = sorted(g.locations, key=lambda loc: (_span(loc), loc.file, loc.start_line))
+    locations, anchor = g.place()
     primary = locations[0]
-    # A line-level location (e.g. Mythril's) lacks the function Slither knows: borrow it.
-    if primary.function is None or primary.contract is None:
-        for loc in locations[1:]:
-            if loc.file == primary.file and loc.start_line <= primary.start_line <= loc.end_line:
-                primary = primary.model_copy(update={"contract": primary.contract or loc.contract,
-                                                     "function": primary.function or loc.function})
-                locations[0] = primary
-                break
     reporters = sorted({Reporter(tool=r.tool, detector=r.detector, severity=r.severity, confidence=r.confidence)
                         for r in raws}, key=lambda r: (r.tool, r.detector))
     descriptions = []
@@ -95,8 +113,8 @@ def _finding(g: _Group, read_lines: Callable[[str], list[str]]) -> Finding:
         if text not in descriptions:
             descriptions.append(text)
     return Finding(
-        id=finding_id(g.category, swc, primary),
-        fingerprint=fingerprint(g.category, swc, primary, read_lines(primary.file)),
+        id=finding_id(g.category, swc, primary, anchor),
+        fingerprint=fingerprint(g.category, swc, primary, read_lines(primary.file), anchor),
         title=top.title, swc=swc, category=g.category, severity=top.severity,
         confidence=max((r.confidence for r in raws), key=lambda c: _CONF_RANK[c.value]),
         locations=locations, description="\n".join(descriptions),

@@ -13,12 +13,12 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 
-from auditor import __version__, executors
+from auditor import __version__, compiled, executors
 from auditor.cache import ResultCache, outcome_from_json, outcome_to_json
 from auditor.config import get_settings
 from auditor.errors import AuditorError
 from auditor.merge import merge
-from auditor.report.model import Report, SourceFile, ToolInfo, ToolRun, ToolState, summarize
+from auditor.report.model import Report, SourceFile, ToolInfo, ToolRun, ToolState, is_complete, summarize
 from auditor.solc.provider import SolcProvider
 from auditor.solc.sources import compilation_unit, unit_constraints
 from auditor.stages import Deployable, FileStage, run_file_stage, worker_init
@@ -61,7 +61,9 @@ class AuditOptions:
 @dataclass
 class _Planned:
     work: Work
-    key: str                      # cache key of the file stage (sources + compiler + tool versions)
+    key: str                      # cache key of the file stage (sources + compilers to try + tool versions)
+    deps: tuple[str, ...] = ()    # the dependency entries of `files` this file's plan created
+    note: str | None = None       # why the project's configured compiler was not used, if it was not
 
 
 def audit(path: str | Path, options: AuditOptions | None = None) -> Report:
@@ -88,6 +90,7 @@ def audit(path: str | Path, options: AuditOptions | None = None) -> Report:
 
     planned = _plan(target, files, tools, settings.max_source_bytes, install=not options.hosted)
     stages = _file_stages(planned, tools, cache_store, options, runs, files, raws)
+    compiled.record(planned, stages, files)   # the compiler that worked: into the report, and for Mythril
 
     mythril = tools.get("mythril")
     if mythril is not None:
@@ -109,6 +112,8 @@ def audit(path: str | Path, options: AuditOptions | None = None) -> Report:
         tool_runs=sorted(runs, key=lambda r: (r.tool, r.unit)),
         files=sorted(files.values(), key=lambda f: (f.dependency, f.path)),
         findings=findings, summary=summarize(findings),
+        # Whether findings may be missing: a file not analyzed, a tool run not finished.
+        complete=is_complete(list(files.values()), runs),
     )
     if options.review != "none":
         report = _review(report, target, options)
@@ -166,26 +171,29 @@ def _plan(target: Target, files: dict[str, SourceFile], tools: dict[str, Tool], 
             if refused:
                 entry.status, entry.error = "error", "; ".join(dict.fromkeys(refused))
                 continue
-            binary = provider.select([(target.relpath(p), c) for p, c in unit_constraints(unit)])
+            # The compilers to try in order: the project's, the newest allowed, older fallbacks.
+            choice = compiled.candidates_for(provider, target, src,
+                                             [(target.relpath(p), c) for p, c in unit_constraints(unit)])
         except AuditorError as exc:
             entry.status, entry.error = "error", str(exc)
             continue
-        entry.solc = str(binary.version)
+        entry.solc = choice.first.version
         members = sorted(unit)
+        deps = []
         for dep in members:
             drel = target.relpath(dep)
             if drel not in files and target.is_dependency(dep):
                 files[drel] = SourceFile(path=drel, sha256=hashlib.sha256(dep.read_bytes()).hexdigest(),
-                                         dependency=True, solc=str(binary.version))
+                                         dependency=True, solc=choice.first.version)
+                deps.append(drel)
         names = tuple(target.relpath(p) for p in members)
         content = hashlib.sha256()
         for p, n in zip(members, names, strict=True):
             content.update(n.encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
-        work = Work(root=str(target.root), file=rel, unit=names, solc_path=str(binary.path),
-                    solc_version=str(binary.version), solc_kind=binary.kind, remappings=remaps, include=include,
-                    allow=allow)
-        key = ResultCache.key("file-stage", rel, content.hexdigest(), binary.version, remaps, versions)
-        planned.append(_Planned(work, key))
+        work = Work(root=str(target.root), file=rel, unit=names, remappings=remaps, include=include, allow=allow,
+                    **compiled.work_fields(choice))
+        key = ResultCache.key("file-stage", rel, content.hexdigest(), choice.key(), remaps, versions)
+        planned.append(_Planned(work, key, tuple(deps), choice.note))
     return planned
 
 
@@ -226,12 +234,13 @@ def _file_stages(planned: list[_Planned], tools: dict[str, Tool], cache_store: R
                 try:
                     stage = fut.result()
                 except BrokenProcessPool:
-                    stage = FileStage(errors=["the analysis worker crashed (out of memory?)"])
+                    stage = FileStage(errors=["the analysis worker crashed (out of memory?)"], infrastructure=True)
                 except Exception as exc:  # a bug in a worker must not lose the other files' results
                     log.exception("file stage failed for %s", p.work.file)
-                    stage = FileStage(errors=[f"internal error: {type(exc).__name__}: {exc}"])
+                    stage = FileStage(errors=[f"internal error: {type(exc).__name__}: {exc}"], infrastructure=True)
                 results[p.work.file] = stage
-                if not (stage.errors and stage.errors[0].startswith(("the analysis worker", "internal error"))):
+                # Only outcomes of the code are kept: a compile error of the source, Slither's findings.
+                if stage.cacheable:
                     cache_store.put(p.key + ("+slither" if with_slither else ""), _stage_to_json(stage))
                 done += 1
                 _tick(options, "compile", done, len(planned))
@@ -283,7 +292,9 @@ def _mythril_stage(tool: Tool, planned: list[_Planned], stages: dict[str, FileSt
         if hit is not None:
             return outcome_from_json(hit), True
         outcome = tool.run(work)
-        if outcome.state == "ok":
+        # Findings, and a timeout under the budget in the key (settings_key), are outcomes of the code;
+        # a crash, a memory kill or a kill under a limit the key does not hold are not (re-run next time).
+        if not outcome.infrastructure:
             cache_store.put(key, outcome_to_json(outcome))
         return outcome, False
 
@@ -306,13 +317,15 @@ def _mythril_stage(tool: Tool, planned: list[_Planned], stages: dict[str, FileSt
 
 def _stage_to_json(stage: FileStage) -> dict:
     return {"errors": stage.errors, "warnings": stage.warnings, "contracts": [asdict(c) for c in stage.contracts],
-            "slither": outcome_to_json(stage.slither) if stage.slither else None}
+            "slither": outcome_to_json(stage.slither) if stage.slither else None,
+            "solc": list(stage.solc) if stage.solc else None, "solc_note": stage.solc_note}
 
 
 def _stage_from_json(d: dict) -> FileStage:
     return FileStage(errors=d["errors"], warnings=d.get("warnings", 0),
                      contracts=[Deployable(**c) for c in d["contracts"]],
-                     slither=outcome_from_json(d["slither"]) if d.get("slither") else None)
+                     slither=outcome_from_json(d["slither"]) if d.get("slither") else None,
+                     solc=tuple(d["solc"]) if d.get("solc") else None, solc_note=d.get("solc_note"))
 
 
 def _first_error(errors: list[str]) -> str:

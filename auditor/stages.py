@@ -4,7 +4,7 @@ and run Slither on that compile output. Plain data in, plain data out (picklable
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from auditor.tools.base import ToolOutcome, Work
@@ -24,6 +24,17 @@ class FileStage:
     warnings: int = 0
     contracts: list[Deployable] = field(default_factory=list)
     slither: ToolOutcome | None = None
+    # The errors are this machine's (the compiler crashed or was killed, the worker died), not a
+    # verdict on the code: the stage is not cached (see ToolOutcome.infrastructure).
+    infrastructure: bool = False
+    # The compiler that gave this verdict: Candidate.as_tuple() with the settings actually used, and
+    # what it took (a fallback to an older compiler, the viaIR retry), for the report and Mythril.
+    solc: tuple[str, ...] | None = None
+    solc_note: str | None = None
+
+    @property
+    def cacheable(self) -> bool:
+        return not self.infrastructure and not (self.slither is not None and self.slither.infrastructure)
 
 
 def worker_init() -> None:
@@ -33,25 +44,36 @@ def worker_init() -> None:
 def run_file_stage(work: Work, with_slither: bool) -> FileStage:
     from auditor.errors import AuditorError
     from auditor.solc.compiler import compile_files
-    from auditor.solc.provider import SolcBinary
+    from auditor.solc.fallback import compile_first
+    from auditor.solc.settings import Candidate, CompilerSettings
     from auditor.solc.sources import Remapping
-    from auditor.solc.versions import Version
     from auditor.tools.slither import SLITHER_OUTPUTS, analyze_output
 
     root = Path(work.root)
-    binary = SolcBinary(Version.parse(work.solc_version), Path(work.solc_path), work.solc_kind)
+    candidates = [Candidate.from_tuple(t) for t in work.candidates] or [
+        Candidate(work.solc_version, work.solc_path, work.solc_kind, CompilerSettings.from_json(work.solc_settings))]
+
+    def compile_with(binary, settings):
+        return compile_files([root / f for f in work.unit], root, [Remapping.parse(r) for r in work.remappings],
+                             binary=binary, outputs=SLITHER_OUTPUTS, ast=True, settings=settings,
+                             include=[Path(p) for p in work.include], timeout=work.timeout_s,
+                             allow=[Path(p) for p in work.allow])
+
     try:
-        result = compile_files([root / f for f in work.unit], root, [Remapping.parse(r) for r in work.remappings],
-                               binary=binary, outputs=SLITHER_OUTPUTS, ast=True,
-                               include=[Path(p) for p in work.include], timeout=work.timeout_s,
-                               allow=[Path(p) for p in work.allow])
-    except AuditorError as exc:
-        return FileStage(errors=[str(exc)])
+        # The first candidate that compiles (auditor/solc/fallback.py): the project's compiler, the
+        # newest allowed, then older series when the errors are ones an older compiler may accept.
+        compiled = compile_first(candidates, compile_with)
+    except AuditorError as exc:    # no compiler verdict: it crashed, timed out or could not start
+        return FileStage(errors=[str(exc)], infrastructure=True)
+    result, used = compiled.result, replace(compiled.candidate, settings=compiled.settings)
+    meta = {"solc": used.as_tuple(), "solc_note": compiled.note}
     if result.errors:
-        return FileStage(errors=result.errors, warnings=len(result.warnings))
-    stage = FileStage(warnings=len(result.warnings), contracts=deployables(result.output, work.file, root))
+        return FileStage(errors=result.errors, warnings=len(result.warnings), **meta)
+    stage = FileStage(warnings=len(result.warnings), contracts=deployables(result.output, work.file, root), **meta)
     if with_slither:
-        stage.slither = analyze_output(result.output, work)
+        stage.slither = analyze_output(result.output, replace(work, solc_path=used.path, solc_version=used.version,
+                                                              solc_kind=used.kind,
+                                                              solc_settings=used.settings.to_json()))
     return stage
 
 

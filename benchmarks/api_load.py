@@ -26,8 +26,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from oracle.chain.node import free_port  # noqa: E402
-
 SOURCE = (ROOT / "examples" / "EtherBank.sol").read_text()
 
 
@@ -38,15 +36,21 @@ def main() -> None:
     ap.add_argument("--executor", choices=("local", "ray"), default="local")
     args = ap.parse_args()
     data = Path(tempfile.mkdtemp(prefix="solsentry-api-bench-"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    port_file = data / "serve.port"   # port 0: the server binds a free port itself and writes it here
     env = {**os.environ, "SOLSENTRY_API_DATA_DIR": str(data), "SOLSENTRY_API_POLL_INTERVAL_S": "0.05",
            "SOLSENTRY_RESULTS_DIR": str(data / "results")}
     log = open(data / "serve.log", "wb")  # noqa: SIM115 (closed at the end)
-    server = subprocess.Popen([str(Path(sys.executable).parent / "solsentry"), "serve", "--port", str(port),
-                               "--insecure-dev", "--workers", str(args.workers), "--executor", args.executor],
+    server = subprocess.Popen([str(Path(sys.executable).parent / "solsentry"), "serve", "--port", "0",
+                               "--port-file", str(port_file), "--insecure-dev", "--workers", str(args.workers),
+                               "--executor", args.executor],
                               env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
+        deadline = time.monotonic() + 300
+        while not port_file.exists():
+            if server.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"the server did not start; see {data / 'serve.log'}")
+            time.sleep(0.1)
+        url = f"http://127.0.0.1:{port_file.read_text().strip()}"
         for _ in range(600):
             try:
                 urllib.request.urlopen(f"{url}/healthz", timeout=1)

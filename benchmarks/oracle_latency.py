@@ -54,9 +54,8 @@ def main() -> None:
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="solsentry-bench-"))
-    port = chain_node.free_port()
     settings = OracleSettings(chain_dir=work / "chain")
-    info, _ = chain_node.start(settings, port=port)
+    info, _ = chain_node.start(settings, port=0)   # the node binds a free port itself
     daemon = None
     daemon_cpu = None
     try:
@@ -79,7 +78,12 @@ def main() -> None:
                         or [str(Path(sys.executable).parent / "solsentry")])
             daemon = subprocess.Popen([*launcher, "oracle", "run"], env=env,
                                       stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        time.sleep(3)  # let the node start and recover
+        # Started and recovered once it says what it listens to (logged at INFO before its first poll).
+        deadline = time.monotonic() + 300
+        while " listening: " not in (work / "oracle.log").read_text(errors="replace"):
+            if daemon.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"the oracle node did not start; see {work / 'oracle.log'}")
+            time.sleep(0.1)
         client = AuditOracleClient(w3, d.audit_oracle)
         mined: dict[bytes, float] = {}
         finalized: dict[bytes, float] = {}

@@ -7,6 +7,17 @@ from pathlib import Path
 
 import click
 
+from oracle.keystore_cli import keystore
+
+
+def env_names() -> set[str]:
+    """The SOLSENTRY_* variables the oracle reads; `solsentry` asks for them through the entry point
+    (auditor/cli.py) to warn about unknown ones."""
+    from auditor.config import env_names as names_of
+    from oracle.config import OracleSettings
+
+    return names_of(OracleSettings)     # the keystore's password variables are its fields too
+
 
 @click.group()
 def chain() -> None:
@@ -14,7 +25,8 @@ def chain() -> None:
 
 
 @chain.command("up")
-@click.option("--port", type=click.IntRange(1, 65535), default=8545, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8545, show_default=True,
+              help="0: a free port the node picks (printed in its URL).")
 def up_cmd(port: int) -> None:
     """Start a Hardhat node in the background and wait until it answers."""
     from oracle.chain import node
@@ -45,7 +57,7 @@ def down_cmd() -> None:
 @click.option("--threshold", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--fee", type=click.IntRange(min=0), default=0, show_default=True, help="Request fee in wei.")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Deployment file [default: ~/.cache/solsentry/chain/deployment.json].")
+              help="Deployment file [default: $SOLSENTRY_HOME/chain/deployment.json].")
 def deploy_cmd(rpc_url: str | None, signers: tuple[str, ...], threshold: int, fee: int, out: Path | None) -> None:
     """Deploy AuditOracle and the example AuditedRegistry; write their addresses to a file."""
     from oracle.chain import node
@@ -72,6 +84,9 @@ def oracle() -> None:
     """The oracle node: answer on-chain audit requests with signed, hashed reports."""
 
 
+oracle.add_command(keystore)
+
+
 def _settings(**overrides):
     from oracle.config import OracleSettings
 
@@ -80,26 +95,41 @@ def _settings(**overrides):
 
 @oracle.command("run")
 @click.option("--deployment", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Deployment file [default: ~/.cache/solsentry/chain/deployment.json].")
+              help="Deployment file [default: $SOLSENTRY_HOME/chain/deployment.json].")
 @click.option("--keystore", "keystore_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Encrypted keystore of the node key; password from SOLSENTRY_KEYSTORE_PASSWORD or "
                    "SOLSENTRY_KEYSTORE_PASSWORD_FILE (never a command-line argument).")
 @click.option("--db", "db_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Job store (SQLite).")
 @click.option("--rpc", "rpc_url", default=None, help="RPC URL [default: the deployment's].")
-@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None, help="Serve /metrics and /healthz.")
-def run_cmd(deployment, keystore_file, db_path, rpc_url, metrics_port) -> None:
-    """Run the node until SIGTERM/SIGINT."""
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
+              help="Serve /metrics and /healthz on this port (0: a free one, see --metrics-port-file).")
+@click.option("--metrics-port-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the metrics port here once it listens.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug log output.")
+@click.option("-q", "--quiet", is_flag=True, help="Warnings and errors only.")
+def run_cmd(deployment, keystore_file, db_path, rpc_url, metrics_port, metrics_port_file, verbose, quiet) -> None:
+    """Run the node until SIGTERM/SIGINT. Logs at INFO (what it listens to, each request from
+    receipt to confirmation, each transaction) on stderr; -v for debug, -q for warnings only."""
     import logging
 
     from auditor.perms import restrict_umask
     from oracle.daemon import run
     from oracle.errors import OracleError
 
+    if verbose and quiet:
+        raise click.UsageError("-v and -q exclude each other")
     restrict_umask()            # the job store, outputs, unpacked inputs, caches: 0700 folders, 0600 files
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # force: the root command has already configured logging (WARNING) for every command; a daemon's
+    # operator needs to see it work without asking.
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    if not verbose:
+        # Libraries' INFO lines (HTTP requests of web3 and urllib3) would drown the node's own.
+        for noisy in ("web3", "urllib3", "asyncio"):
+            logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     settings = _settings(deployment=deployment, keystore_file=keystore_file, db_path=db_path, rpc_url=rpc_url,
-                         metrics_port=metrics_port)
+                         metrics_port=metrics_port, metrics_port_file=metrics_port_file)
     _private_state(settings)
     try:
         run(settings)

@@ -9,14 +9,16 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from auditor.config import PROJECT_ROOT
+from auditor.config import PROJECT_ROOT, default_home
 
 
 class OracleSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SOLSENTRY_", extra="ignore")
 
+    # SOLSENTRY_HOME (auditor.config): the defaults of the paths below derive from it.
+    home: Path = Field(default_factory=default_home)
     # Where `solsentry chain up` keeps the node's PID, URL and log, and deployments land.
-    chain_dir: Path = Path.home() / ".cache" / "solsentry" / "chain"
+    chain_dir: Path = Field(default_factory=lambda data: data["home"] / "chain")
     rpc_url: str = "http://127.0.0.1:8545"
     hardhat: Path = PROJECT_ROOT / "node_modules" / ".bin" / "hardhat"
     node_start_timeout_s: float = 30.0
@@ -25,8 +27,8 @@ class OracleSettings(BaseSettings):
     # Deployment file written by `solsentry chain deploy` (default: <chain_dir>/deployment.json).
     deployment: Path | None = None
     # The job store (SQLite, WAL): the node's memory across restarts.
-    db_path: Path = Path.home() / ".cache" / "solsentry" / "oracle" / "jobs.sqlite"
-    keystore_file: Path = Path.home() / ".cache" / "solsentry" / "oracle" / "keystore.json"
+    db_path: Path = Field(default_factory=lambda data: data["home"] / "oracle" / "jobs.sqlite")
+    keystore_file: Path = Field(default_factory=lambda data: data["home"] / "oracle" / "keystore.json")
     # Password of the keystore: read from this file (preferred; one line, trailing newline ignored),
     # else from SOLSENTRY_KEYSTORE_PASSWORD. Never from a command-line argument (see oracle/keystore.py).
     keystore_password_file: Path | None = None
@@ -45,7 +47,10 @@ class OracleSettings(BaseSettings):
     open_warning_blocks: int = 50
     retention_s: float = 7 * 24 * 3600
     metrics_host: str = "127.0.0.1"
-    metrics_port: int = 0  # 0: no metrics/health endpoint
+    # /metrics and /healthz: None: not served; 0: on a free port the node picks (written to
+    # metrics_port_file once it listens, and logged), which never races another program for it.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_port_file: Path | None = None
 
     # --- transactions of the node's wallet (oracle/chain/txmanager.py) ---
     # EIP-1559 tip, in wei; maxFeePerGas = min(max_fee_cap_wei, 2 * baseFee + tip).
@@ -84,6 +89,9 @@ class OracleSettings(BaseSettings):
     archive_max_ratio: float = Field(default=100.0, gt=1)
     # Wall-clock budget of one audit; it runs in a child process that is killed at the budget (TIMEOUT).
     audit_timeout_s: float = Field(default=600.0, gt=0)
+    # Cap on the resident memory (RSS) of an audit's whole process tree (auditor.limits), MB; past
+    # it the tree is killed (INTERNAL_ERROR). 0: none. Every solc-js compiler runs under the default.
+    audit_memory_mb: int = Field(default=4096, ge=0)
     # Tools of source audits (JSON list in the environment); code (bytecode) audits run Mythril only.
     audit_tools: tuple[str, ...] = ("slither", "mythril")
     audit_jobs: int | None = None

@@ -26,31 +26,39 @@ from oracle.chain.contracts import AuditOracleClient
 from oracle.chain.deploy import deploy
 from oracle.chain.rpc import web3_for
 from oracle.config import OracleSettings
-from oracle.keystore import create_keystore
 from oracle.requests import build_input, wait_for_result
 
 
 def main(contract: Path) -> int:
     work = Path(tempfile.mkdtemp(prefix="solsentry-demo-"))
     settings = OracleSettings(chain_dir=work / "chain")
-    info, _ = chain_node.start(settings, port=chain_node.free_port())
+    info, _ = chain_node.start(settings, port=0)   # a free port, bound by the node itself
     daemon = None
+    solsentry = str(Path(sys.executable).parent / "solsentry")
     try:
         print(f"1. Hardhat node at {info.url} (pid {info.pid})")
-        password = secrets.token_urlsafe(16)
-        node_address = create_keystore(work / "keystore.json", password)
+        # As an operator would: the password in a file only the user can read, the key made by the CLI.
+        password_file = work / "keystore-password"
+        password_file.touch(mode=0o600)
+        password_file.write_text(secrets.token_urlsafe(16) + "\n")
+        made = subprocess.run([solsentry, "oracle", "keystore", "create", "--keystore", str(work / "keystore.json"),
+                               "--password-file", str(password_file)], capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL)
+        if made.returncode != 0:
+            raise SystemExit(f"solsentry oracle keystore create failed: {made.stderr.strip()}")
+        node_address = made.stdout.strip()
         w3 = web3_for(info.url)
         w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction(
             {"from": w3.eth.accounts[0], "to": node_address, "value": 10**19}))
         d = deploy(info.url, signers=[node_address], threshold=1, fee=10**15)
         d.save(work / "deployment.json")
         print(f"2. AuditOracle at {d.audit_oracle}, signer {node_address} (key in an encrypted keystore)")
-        env = {**os.environ, "SOLSENTRY_KEYSTORE_PASSWORD": password,
+        env = {**os.environ, "SOLSENTRY_KEYSTORE_PASSWORD_FILE": str(password_file),
                "SOLSENTRY_DEPLOYMENT": str(work / "deployment.json"),
                "SOLSENTRY_KEYSTORE_FILE": str(work / "keystore.json"), "SOLSENTRY_DB_PATH": str(work / "jobs.sqlite"),
                "SOLSENTRY_POLL_INTERVAL_S": "0.5", "SOLSENTRY_AUDIT_TOOLS": '["slither"]'}
         log = open(work / "oracle.log", "wb")  # noqa: SIM115 (kept open for the daemon's lifetime)
-        daemon = subprocess.Popen([str(Path(sys.executable).parent / "solsentry"), "oracle", "run"], env=env,
+        daemon = subprocess.Popen([solsentry, "oracle", "run"], env=env,
                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         print(f"3. oracle node running (pid {daemon.pid}, log {work / 'oracle.log'})")
         client = AuditOracleClient(w3, d.audit_oracle)
@@ -62,8 +70,8 @@ def main(contract: Path) -> int:
         view = wait_for_result(client, request_id, timeout=600)
         print(f"5. finalized on chain after {time.monotonic() - started:.1f} s: status {view.status}, "
               f"high {view.high}, medium {view.medium}, output hash 0x{view.output_hash.hex()}")
-        out = subprocess.run([str(Path(sys.executable).parent / "solsentry"), "oracle", "output",
-                              "0x" + view.output_hash.hex()], env=env, capture_output=True, timeout=60)
+        out = subprocess.run([solsentry, "oracle", "output", "0x" + view.output_hash.hex()], env=env,
+                             capture_output=True, timeout=60)
         report_bytes = out.stdout[:-1]
         ok = keccak(report_bytes) == view.output_hash and client.verify(request_id, report_bytes)
         print(f"6. fetched the report by its hash ({len(report_bytes)} bytes); keccak256 matches and "

@@ -107,27 +107,61 @@ def read_password(settings: OracleSettings) -> str:
 
 def read_password_file(path: Path) -> str:
     """The first line of `path` (trailing CR/LF dropped; other whitespace is part of the password)."""
-    try:
-        mode = path.stat().st_mode
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SignerError(f"keystore password file not found: {path}") from None
-    except IsADirectoryError:
-        raise SignerError(f"keystore password file {path} is a directory") from None
-    except UnicodeDecodeError:
-        raise SignerError(f"keystore password file {path} is not UTF-8 text") from None
-    except OSError as exc:
-        raise SignerError(f"cannot read keystore password file {path}: {exc.strerror or type(exc).__name__}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning("keystore password file %s is readable by other users (mode %o); chmod 600 it",
-                    path, stat.S_IMODE(mode))
+    text = _read_secret_file(path, "keystore password file", "is not UTF-8 text", "chmod 600 it")
     password = text.split("\n", 1)[0].removesuffix("\r")
     if not password:
         raise SignerError(f"keystore password file {path} is empty")
     return password
 
 
+def read_key_file(path: Path) -> bytes:
+    """A private key kept as hex (optional 0x, surrounding whitespace ignored) in `path`. Errors
+    never quote the file's content."""
+    text = _read_secret_file(path, "key file", "does not hold a hex private key", "delete it once imported").strip()
+    digits = text.removeprefix("0x").removeprefix("0X")
+    if len(digits) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+        raise SignerError(f"key file {path} does not hold a hex private key (64 hex digits)")
+    return bytes.fromhex(digits)
+
+
+def _read_secret_file(path: Path, what: str, not_text: str, advice: str) -> str:
+    """The UTF-8 text of a file holding a secret; errors name the file, never its content; a file
+    others can read gets a warning with `advice`."""
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SignerError(f"{what} not found: {path}") from None
+    except IsADirectoryError:
+        raise SignerError(f"{what} {path} is a directory") from None
+    except UnicodeDecodeError:
+        raise SignerError(f"{what} {path} {not_text}") from None
+    except OSError as exc:
+        raise SignerError(f"cannot read {what} {path}: {exc.strerror or type(exc).__name__}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("%s %s is readable by other users (mode %o); %s", what, path, stat.S_IMODE(mode), advice)
+    return text
+
+
 # ---- keystores ----------------------------------------------------------------------------
+def keystore_address(path: Path) -> str | None:
+    """The checksummed address a keystore file declares (no password needed), or None when it has
+    no address field. The key is not checked against it here (`decrypt_keystore` does)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SignerError(f"keystore file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, ValueError):
+        raise SignerError(f"keystore file {path} is not a JSON keystore") from None
+    stored = data.get("address") if isinstance(data, dict) else None
+    if not isinstance(stored, str):
+        return None
+    stored = "0x" + stored.removeprefix("0x")
+    if not is_hex_address(stored):
+        raise SignerError(f"keystore file {path} has a malformed address field")
+    return to_checksum_address(stored)
+
+
 def load_keystore(settings: OracleSettings) -> NodeAccount:
     """Decrypt the keystore named by the settings with the configured password."""
     return decrypt_keystore(Path(settings.keystore_file), read_password(settings))
@@ -138,7 +172,7 @@ def decrypt_keystore(path: Path, password: str) -> NodeAccount:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SignerError(f"keystore file not found: {path} (create one with oracle.keystore.create_keystore)") \
+        raise SignerError(f"keystore file not found: {path} (create one with `solsentry oracle keystore create`)") \
             from None
     except IsADirectoryError:
         raise SignerError(f"keystore path {path} is a directory, not a keystore file") from None

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -73,7 +75,9 @@ class Metrics:
         return {"ok": not problems, "problems": problems, "jobs": self.store.counts(),
                 "last_poll": self.last_poll._value.get()}
 
-    def serve(self, host: str, port: int) -> ThreadingHTTPServer:
+    def serve(self, host: str, port: int, port_file: Path | None = None) -> ThreadingHTTPServer:
+        """Serve on `port` (0: one the system picks, so nothing can take it between choosing and
+        binding); the port it got is logged and, with `port_file`, written there once it listens."""
         metrics = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -94,6 +98,12 @@ class Metrics:
             def log_message(self, *args: object) -> None:
                 return
 
-        server = ThreadingHTTPServer((host, port), Handler)
+        server = ThreadingHTTPServer((host, port), Handler)   # bound and listening on return
+        bound = server.server_address[1]
         threading.Thread(target=server.serve_forever, daemon=True, name="metrics").start()
+        if port_file is not None:
+            tmp = port_file.with_name(f".{port_file.name}.tmp")
+            tmp.write_text(f"{bound}\n")
+            os.replace(tmp, port_file)       # a reader sees the whole number or no file
+        log.info("metrics and health on http://%s:%d (/metrics, /healthz)", host, bound)
         return server

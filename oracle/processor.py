@@ -238,7 +238,8 @@ def _source_job(data: bytes, settings: OracleSettings, model: bytes, audit_fn: A
             except TargetError as exc:
                 raise _Failure(ResultStatus.NOT_SOLIDITY, str(exc)) from None
         else:
-            report = _audit_in_child(root, options, settings.audit_timeout_s, settings.children_dir)
+            report = _audit_in_child(root, options, settings.audit_timeout_s, settings.children_dir,
+                                     settings.audit_memory_mb)
         return _judge(report, root, model)
 
 
@@ -270,16 +271,17 @@ def _judge(report: Report, root: Path, model: bytes) -> Answer:
     return _ok(canonical_bytes(report, workdir=str(root)), model, high, medium)
 
 
-def _audit_in_child(root: Path, options: AuditOptions, budget_s: float, children_dir: Path | None = None) -> Report:
-    """The audit in its own process (auditor.isolated, recorded in `children_dir` while it runs), its
-    failures as answer statuses."""
+def _audit_in_child(root: Path, options: AuditOptions, budget_s: float, children_dir: Path | None = None,
+                    memory_mb: int = 0) -> Report:
+    """The audit in its own process (auditor.isolated, recorded in `children_dir` while it runs, its
+    tree's resident memory capped at `memory_mb`), its failures as answer statuses."""
     try:
-        return audit_isolated(root, options, budget_s, children_dir=children_dir)
+        return audit_isolated(root, options, budget_s, memory_mb, children_dir=children_dir)
     except AuditTimeout as exc:
         raise _Failure(ResultStatus.TIMEOUT, str(exc)) from None
     except TargetError as exc:
         raise _Failure(ResultStatus.NOT_SOLIDITY, str(exc)) from None
-    except AuditorError as exc:       # AuditCrashed and the audit's own errors
+    except AuditorError as exc:       # AuditCrashed (AuditMemoryExceeded too) and the audit's own errors
         raise _Failure(ResultStatus.INTERNAL_ERROR, str(exc)) from None
 
 
@@ -337,12 +339,14 @@ def code_report(job: Job, code: bytes, hex_file: Path, settings: OracleSettings)
     The fields mirror `solsentry.report/1` where they mean the same; locations are program
     counters, since bytecode has no source lines. Findings are sorted by severity (highest
     first), address, SWC id and title; Mythril's transaction sequences (solver-chosen values)
-    are left out. Raises _Failure (TIMEOUT, INTERNAL_ERROR) when Mythril cannot answer.
+    are left out. A run whose exploration stopped at its execution budget has state `timeout`
+    (with `ok` 0, `timeout` 1) and a message saying its findings are partial, as in source reports.
+    Raises _Failure (TIMEOUT, INTERNAL_ERROR) when Mythril cannot answer.
     """
     from web3 import Web3
 
     from auditor.solc.provider import SolcProvider
-    from auditor.tools.mythril import GRACE_S, MythrilTool
+    from auditor.tools.mythril import GRACE_S, MythrilTool, budget_spent
 
     tool = MythrilTool(execution_timeout=settings.audit_mythril_timeout_s)
     if reason := tool.unavailable():
@@ -367,6 +371,7 @@ def code_report(job: Job, code: bytes, hex_file: Path, settings: OracleSettings)
     if not data.get("success", True) or data.get("error"):
         raise _Failure(ResultStatus.INTERNAL_ERROR, f"Mythril failed: {str(data.get('error'))[:500]}")
     findings = _code_findings(data.get("issues") or [])
+    partial = budget_spent(err, tool.execution_timeout)     # exploration stopped at the budget
     summary = Summary(total=len(findings))
     for f in findings:
         setattr(summary, f["severity"], getattr(summary, f["severity"]) + 1)
@@ -374,10 +379,10 @@ def code_report(job: Job, code: bytes, hex_file: Path, settings: OracleSettings)
         "schema": CODE_SCHEMA, "solsentry_version": __version__,
         "target": Web3.to_checksum_address(job.target or "0x" + "0" * 40), "target_kind": "bytecode",
         "codehash": "0x" + output_hash(code).hex(), "code_size": len(code),
-        "tools": [{"name": "mythril", "version": tool.version(), "runs": 1, "ok": 1, "failed": 0, "timeout": 0,
-                   "skipped": 0}],
-        "tool_runs": [{"tool": "mythril", "unit": "runtime", "state": "ok", "message": None,
-                       "findings": len(findings)}],
+        "tools": [{"name": "mythril", "version": tool.version(), "runs": 1, "ok": 0 if partial else 1, "failed": 0,
+                   "timeout": 1 if partial else 0, "skipped": 0}],
+        "tool_runs": [{"tool": "mythril", "unit": "runtime", "state": "timeout" if partial else "ok",
+                       "message": partial, "findings": len(findings)}],
         "files": [],
         "findings": findings,
         "summary": summary.model_dump(),

@@ -36,6 +36,7 @@ from oracle.chain.txmanager import (
     is_transient,
 )
 from oracle.config import OracleSettings
+from oracle.inputs import ResultStatus
 from oracle.listener import Listener, ListenerConfig
 from oracle.metrics import Metrics
 from oracle.processor import process
@@ -92,9 +93,12 @@ class OracleNode:
     def tick_poll(self) -> None:
         added = 0
         with self._guard("poll"):
+            since = time.time()
             added = self.listener.poll()
             self.metrics.seen(added)
             self.metrics.polled()
+            if added:
+                self._log_received(since)
         if added:
             self.tick_process()
 
@@ -121,6 +125,8 @@ class OracleNode:
             self.store.generated(job.request_id, answer.output, "0x" + answer.output_hash.hex(),
                                  "0x" + answer.model_hash.hex(), answer.status, answer.high, answer.medium)
             self.metrics.generated(job, answer.status)
+            log.info("request %s audited: %s, high %d, medium %d, output 0x%s", request_id,
+                     ResultStatus(answer.status).name, answer.high, answer.medium, answer.output_hash.hex())
             # Wake the delivery thread now rather than on its next tick (latency).
             self._deliver_now.set()
         except Exception:
@@ -194,8 +200,12 @@ class OracleNode:
             return
         ids = [job.request_id for job, _ in keep]
         fn = self.oracle.contract.functions.fulfillBatch([item for _, item in keep])
+        def on_signed(tx_hash, nonce, raw) -> None:
+            self.store.submitted(ids, tx_hash, nonce, raw)
+            log.info("requests %s: answers signed, submitting fulfillBatch tx %s", ", ".join(ids), tx_hash)
+
         try:
-            self.tx.send(fn, on_signed=lambda tx_hash, nonce, raw: self.store.submitted(ids, tx_hash, nonce, raw))
+            self.tx.send(fn, on_signed=on_signed)
         except SimulationError:
             for job, _ in keep:
                 self._deliver(job)
@@ -216,7 +226,11 @@ class OracleNode:
         return self.oracle.contract.functions.fulfill(*self._item(job))
 
     def _on_signed(self, job: Job):
-        return lambda tx_hash, nonce, raw: self.store.submitted(job.request_id, tx_hash, nonce, raw)
+        def on_signed(tx_hash, nonce, raw) -> None:
+            self.store.submitted(job.request_id, tx_hash, nonce, raw)
+            log.info("request %s: answer signed, submitting tx %s", job.request_id, tx_hash)
+
+        return on_signed
 
     def _deliver(self, job: Job) -> None:
         fn = self._fulfil_call(job)
@@ -265,6 +279,8 @@ class OracleNode:
             if receipt["status"] == 1:
                 self.store.confirmed(job.request_id, receipt["blockNumber"])
                 self.metrics.answered(job)
+                log.info("request %s confirmed: transaction %s in block %d", job.request_id, job.submit_tx,
+                         receipt["blockNumber"])
                 continue
             # Reverted: find out why from the chain rather than guessing.
             state = self._chain_state(job)
@@ -295,6 +311,12 @@ class OracleNode:
             self.store.prune(self.settings.retention_s)
 
     # ---- helpers ----------------------------------------------------------------------
+    def _log_received(self, since: float) -> None:
+        for job in self.store.in_state(JobState.RECEIVED):
+            if job.received_at >= since:
+                log.info("request %s received: %s audit from %s, block %d, transaction %s", job.request_id,
+                         job.kind, job.requester, job.block_number, job.tx_hash)
+
     def _chain_state(self, job: Job) -> RequestState:
         return self.oracle.get_request(bytes.fromhex(job.request_id[2:])).state
 

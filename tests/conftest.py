@@ -220,3 +220,29 @@ def leftover_audit():
         with contextlib.suppress(psutil.Error):
             made.extend(c for c in p.children() if c not in made)
             p.kill()
+
+
+# ---- a Hardhat chain (tests/oracle, tests/security) -------------------------------------------------
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Compiled contracts (offline Hardhat compile; a no-op when up to date)."""
+    out = subprocess.run([str(ROOT / "node_modules" / ".bin" / "hardhat"), "compile", "--quiet"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return ROOT / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def hardhat_node(tmp_path_factory, artifacts):
+    """A real Hardhat node per test module, stopped afterwards. Port 0: the node binds a free port
+    itself and prints its URL (oracle.chain.node.start reads it back)."""
+    from oracle.chain import node
+    from oracle.config import OracleSettings
+
+    settings = OracleSettings(chain_dir=tmp_path_factory.mktemp("chain"))
+    info, started = node.start(settings, port=0)
+    assert started
+    try:
+        yield info
+    finally:
+        node.stop(settings)

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from auditor.config import HOME_ENV, default_home
 
 
 class ApiSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SOLSENTRY_API_", extra="ignore")
 
+    # SOLSENTRY_HOME, as for every package: the defaults of the paths below derive from it.
+    home: Path = Field(default_factory=default_home, validation_alias=HOME_ENV)
     # The job queue, the API keys and the jobs' files live here.
-    data_dir: Path = Path.home() / ".cache" / "solsentry" / "api"
+    data_dir: Path = Field(default_factory=lambda data: data["home"] / "api")
     workers: int = 2                       # audits run at once, each in its own process
     audit_timeout_s: float = 600.0
-    audit_memory_mb: int = 4096            # address-space cap of an audit process
+    # Cap on the resident memory (RSS) of an audit's whole process tree (the audit, its workers,
+    # compilers, Mythril), MB; past it the tree is killed and the audit fails. 0: none.
+    audit_memory_mb: int = 4096
     retention_s: float = 7 * 24 * 3600     # finished audits are deleted after this
     max_body_bytes: int = 10_000_000       # request bodies and uploads
     max_files: int = 2000
@@ -30,7 +37,7 @@ class ApiSettings(BaseSettings):
     trusted_proxies: list[str] = []
     cors_origins: list[str] = []           # CORS is off unless origins are listed
     # The oracle node's job store, whose `outputs` table GET /v1/outputs/{hash} serves.
-    oracle_db: Path = Path.home() / ".cache" / "solsentry" / "oracle" / "jobs.sqlite"
+    oracle_db: Path = Field(default_factory=lambda data: data["home"] / "oracle" / "jobs.sqlite")
     poll_interval_s: float = 0.2
     # "local": each audit in a process on this machine; "ray": each audit a Ray task on the cluster
     # at ray_address (a new local Ray instance when none is given).

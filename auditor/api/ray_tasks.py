@@ -1,8 +1,8 @@
 """Audits as Ray tasks (`solsentry serve --executor ray`): the sources travel with the task as a
 zip, so a cluster needs no shared filesystem; each task runs in a fresh worker process
 (max_calls=1). Memory: the task reserves `memory_mb` in Ray's scheduler, and Ray's memory monitor
-kills a worker that runs the node out of memory (an address-space cap, as for local audits,
-breaks Ray's own worker, which maps its object store into the same address space)."""
+kills a worker that runs the node out of memory (local audits have their tree's resident memory
+watched instead, auditor/limits.py; on a cluster the tree is on another machine)."""
 
 from __future__ import annotations
 

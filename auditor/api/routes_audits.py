@@ -99,7 +99,8 @@ def _public(job: AuditJob) -> AuditPublic:
     duration = job.finished_at - job.started_at if job.finished_at and job.started_at else None
     return AuditPublic(id=job.id, status=job.status, created_at=job.created_at, started_at=job.started_at,
                        finished_at=job.finished_at, duration_s=duration, options=job.options, summary=job.summary,
-                       error=job.error, report_url=f"/v1/audits/{job.id}/report" if job.status == "done" else None)
+                       complete={"done": job.complete, "failed": False}.get(job.status), error=job.error,
+                       report_url=f"/v1/audits/{job.id}/report" if job.has_report else None)
 
 
 def _unpack(payload: bytes, settings: ApiSettings) -> tuple[Path, str]:
@@ -268,7 +269,7 @@ def report(request: Request, owner: Owner, audit_id: str,
     from auditor.report.model import Report
 
     job = _own(request, owner, audit_id)
-    if job.status != "done" or not job.report:
+    if not job.has_report:
         raise HTTPException(409, f"the audit is {job.status}" + (f": {job.error}" if job.error else ""))
     fmt = format or _negotiate(request.headers.get("accept", ""))
     if fmt == "json":

@@ -1,19 +1,20 @@
 """Workers that take queued audits from the store and run each in its own process.
 
 A worker thread claims a job and runs it through `auditor.isolated` (a fresh child running `audit`)
-on the job's unpacked sources, under an address-space cap; past the time limit the child and
-every process it started are killed and the job fails with "timeout". Sources are only ever
+on the job's unpacked sources, with its process tree's resident memory capped (auditor.limits);
+past the time limit the child and every process it started are killed and the job fails with
+"timeout", over the memory cap with "the audit went over its memory limit of N MB". Sources are only ever
 compiled by solc: nothing from a submission is executed.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 import threading
 from pathlib import Path
+from typing import NamedTuple
 
 from auditor.api.config import ApiSettings
 from auditor.api.store import AuditJob, AuditStore
@@ -46,8 +47,37 @@ def use_own_results_cache(settings: ApiSettings) -> Path | None:
     return own
 
 
-def run_job(job: AuditJob, settings: ApiSettings) -> tuple[str | None, dict | None, str | None]:
-    """(report JSON, summary, error)."""
+class JobResult(NamedTuple):
+    report: str | None
+    summary: dict | None
+    error: str | None
+    complete: bool = False
+
+
+def judge(text: str) -> JobResult:
+    """The honest state of a finished audit, as the CLI's exit codes have it: nothing analyzed (no
+    own file compiled, or every tool run failed) is a failure whose error gives each file's (or
+    run's) reason, the report kept for the details; otherwise done, `complete` when nothing is
+    missing (Report.complete)."""
+    from auditor.report.controls import visible
+    from auditor.report.model import Report
+
+    report = Report.model_validate_json(text)
+    summary = report.summary.model_dump()
+    if report.analyzed():
+        return JobResult(text, summary, None, report.complete)
+    reasons = [f"{f.path}: {f.error}" for f in report.unanalyzed_files()]
+    if not reasons:
+        reasons = [f"{r.tool} on {r.unit}: {r.state.value}" + (f" ({r.message})" if r.message else "")
+                   for r in report.unfinished_runs()]
+    # A message for people (compile errors may carry terminal escapes): the report keeps the raw text.
+    error = visible("nothing could be analyzed: " + "; ".join(reasons))
+    return JobResult(text, summary, error if len(error) <= 8000 else error[:8000] + " ...", False)
+
+
+def run_job(job: AuditJob, settings: ApiSettings) -> tuple:
+    """(report JSON, summary, error[, complete]): a JobResult, or a plain triple when the audit
+    did not finish (no report, `complete` false)."""
     from auditor.errors import AuditorError
     from auditor.isolated import AuditTimeout, audit_isolated
     from auditor.pipeline import AuditOptions
@@ -72,7 +102,7 @@ def run_job(job: AuditJob, settings: ApiSettings) -> tuple[str | None, dict | No
         return None, None, f"the audit failed: {exc}"
     except Exception as exc:           # a Ray task that died (memory, lost node) fails this audit only
         return None, None, f"the audit failed: {type(exc).__name__}"
-    return text, json.loads(text).get("summary"), None
+    return judge(text)
 
 
 class Workers:
@@ -110,11 +140,11 @@ class Workers:
                 self._stop.wait(self.settings.poll_interval_s)
                 continue
             try:
-                report, summary, error = run_job(job, self.settings)
+                result = run_job(job, self.settings)
             except Exception as exc:
                 log.exception("audit %s failed", job.id)
-                report, summary, error = None, None, f"internal error: {type(exc).__name__}"
-            self.store.finish(job.id, report, summary, error)
+                result = (None, None, f"internal error: {type(exc).__name__}")
+            self.store.finish(job.id, *result)
 
     def _expire_loop(self) -> None:
         while not self._stop.wait(60):

@@ -40,8 +40,12 @@ class AuditPublic(BaseModel):
     duration_s: float | None
     options: dict
     summary: dict | None
-    error: str | None
-    report_url: str | None
+    complete: bool | None = Field(description=(
+        "done: whether the report misses nothing (every file compiled, every tool run finished; the "
+        "report's own `complete`); false when done with gaps, and for failed audits; null while queued "
+        "or running. Only done and complete audits are reused for an identical submission."))
+    error: str | None = Field(description="Why the audit failed (for 'nothing could be analyzed': each file's reason)")
+    report_url: str | None = Field(description="Where the report is: done audits, and failed ones that kept theirs")
 
 
 class AuditList(BaseModel):

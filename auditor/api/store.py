@@ -23,7 +23,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS audits (
     id TEXT PRIMARY KEY, owner TEXT NOT NULL, status TEXT NOT NULL, dedupe_key TEXT NOT NULL,
     options TEXT NOT NULL, created_at REAL NOT NULL, started_at REAL, finished_at REAL,
-    attempts INTEGER NOT NULL DEFAULT 0, error TEXT, summary TEXT, report TEXT);
+    attempts INTEGER NOT NULL DEFAULT 0, error TEXT, summary TEXT, report TEXT,
+    complete INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS audits_status ON audits(status, created_at);
 CREATE INDEX IF NOT EXISTS audits_dedupe ON audits(dedupe_key, status);
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -31,6 +32,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
     revoked_at REAL);
 """
 STATUSES = ("queued", "running", "done", "failed")
+# Columns added after the first release: (name, declaration) for ALTER TABLE on an older database.
+_ADDED = (("complete", "INTEGER NOT NULL DEFAULT 0"),)
 
 
 @dataclass
@@ -47,12 +50,19 @@ class AuditJob:
     error: str | None
     summary: dict | None
     report: str | None
+    complete: bool = False     # done and nothing missing (Report.complete): the only kind reused
+
+    @property
+    def has_report(self) -> bool:
+        """Done audits, and failed ones that kept their report (it says file by file what failed)."""
+        return self.status in ("done", "failed") and bool(self.report)
 
 
 def _job(row: sqlite3.Row) -> AuditJob:
     d = dict(row)
     d["options"] = json.loads(d["options"])
     d["summary"] = json.loads(d["summary"]) if d["summary"] else None
+    d["complete"] = bool(d["complete"])
     return AuditJob(**d)
 
 
@@ -66,7 +76,16 @@ class AuditStore:
         self.path = path
         self._local = threading.local()
         self._conn().executescript(SCHEMA)     # its own transaction (executescript commits first)
+        self._migrate()
         private_sqlite(path)
+
+    def _migrate(self) -> None:
+        """Add the columns an older database lacks (its done audits read as not complete: not reused)."""
+        with self._tx() as db:
+            have = {r["name"] for r in db.execute("PRAGMA table_info(audits)")}
+            for name, decl in _ADDED:
+                if name not in have:
+                    db.execute(f"ALTER TABLE audits ADD COLUMN {name} {decl}")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -92,10 +111,13 @@ class AuditStore:
     # ---- audits -------------------------------------------------------------------------
     def add(self, owner: str, dedupe_key: str, options: dict) -> tuple[AuditJob, bool]:
         """(job, created). An identical submission (same content and options) that is queued,
-        running or done is returned instead of a new job."""
+        running, or done and complete is returned instead of a new job. A failed or incomplete
+        audit never is: what made it so (a compiler not installed, a tool that crashed or timed
+        out, a memory limit) may be gone, and the new submission must not be handed the old gap."""
         with self._tx() as db:
-            row = db.execute("SELECT * FROM audits WHERE dedupe_key = ? AND status != 'failed' "
-                             "ORDER BY created_at LIMIT 1", (dedupe_key,)).fetchone()
+            row = db.execute("SELECT * FROM audits WHERE dedupe_key = ? AND (status IN ('queued', 'running') "
+                             "OR (status = 'done' AND complete = 1)) ORDER BY created_at LIMIT 1",
+                             (dedupe_key,)).fetchone()
             if row is not None:
                 return _job(row), False
             job_id = uuid.uuid4().hex
@@ -126,12 +148,16 @@ class AuditStore:
                        (time.time(), row["id"]))
             return _job(db.execute("SELECT * FROM audits WHERE id = ?", (row["id"],)).fetchone())
 
-    def finish(self, job_id: str, report_json: str | None, summary: dict | None, error: str | None) -> None:
+    def finish(self, job_id: str, report_json: str | None, summary: dict | None, error: str | None,
+               complete: bool = False) -> None:
+        """`error`: the audit failed (a failed audit may still keep its report, e.g. of the files
+        that could not be compiled); `complete`: done with nothing missing (`Report.complete`)."""
         with self._tx() as db:
-            db.execute("UPDATE audits SET status = ?, finished_at = ?, report = ?, summary = ?, error = ? "
-                       "WHERE id = ? AND status = 'running'",
+            db.execute("UPDATE audits SET status = ?, finished_at = ?, report = ?, summary = ?, error = ?, "
+                       "complete = ? WHERE id = ? AND status = 'running'",
                        ("failed" if error else "done", time.time(), report_json,
-                        json.dumps(summary) if summary else None, error, job_id))
+                        json.dumps(summary) if summary else None, error, int(bool(complete and not error)),
+                        job_id))
 
     def delete(self, job_id: str) -> bool:
         with self._tx() as db:

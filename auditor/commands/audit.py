@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -31,7 +32,7 @@ def _tools(value: str) -> tuple[str, ...]:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Report format written to --out (or stdout); default: terminal summary only "
                    "(with --out: guessed from its extension, else json).")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to FILE.")
+@click.option("--out", type=click.Path(path_type=Path), help="Write the report to FILE.")
 @click.option("--fail-on", type=click.Choice(["high", "medium", "low", "none"]), default="high",
               show_default=True, help="Exit 1 when a counted finding is at or above this severity.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Parallel workers [default: CPUs].")
@@ -39,7 +40,7 @@ def _tools(value: str) -> tuple[str, ...]:
               help="Mythril execution time budget per contract, seconds [default: 60].")
 @click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False),
               help="Findings accepted in this baseline file do not count.")
-@click.option("--write-baseline", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--write-baseline", type=click.Path(path_type=Path),
               help="Accept every current finding: write them to FILE as a baseline.")
 @click.option("--include-dependencies", is_flag=True, help="Also report findings in dependencies.")
 @click.option("--include-tests", is_flag=True, help="Also analyze test and script contracts.")
@@ -92,6 +93,9 @@ def audit_cmd(path: Path, tools: str, fmt: str | None, out: Path | None, fail_on
                                  param_hint="--review")
     if fmt is None and out is not None:
         fmt = _format_for(out)
+    # Before the audit, which may take minutes: a report that cannot be written is a usage error.
+    _check_writable(out, "the report")
+    _check_writable(write_baseline, "the baseline")
     err = Console(stderr=True)
     options = AuditOptions(tools=names, jobs=jobs, mythril_timeout=mythril_timeout, use_cache=not no_cache,
                            include_dependencies=include_dependencies, include_tests=include_tests,
@@ -130,6 +134,34 @@ def audit_cmd(path: Path, tools: str, fmt: str | None, out: Path | None, fail_on
         err.print("[red]error:[/red] every tool run failed; see the tool status above", markup=True)
         sys.exit(2)
     sys.exit(1 if fails(report, fail_on) else 0)
+
+
+def _check_writable(path: Path | None, what: str) -> None:
+    """One line naming the problem (exit 2 through auditor.cli), never a traceback after the audit."""
+    from auditor.errors import AuditorError
+
+    if path is None:
+        return
+    folder = path.parent
+    problem = None
+    if path.is_dir():
+        problem = "it is a directory"
+    elif not folder.exists():
+        problem = f"directory {folder} does not exist"
+    elif not folder.is_dir():
+        problem = f"{folder} is not a directory"
+    else:
+        # Tried, not inferred from mode bits: root ignores those, a read-only mount does not.
+        try:
+            if path.exists():
+                open(path, "a").close()      # appends nothing: the file stays as it is
+            else:
+                tempfile.TemporaryFile(dir=folder).close()
+        except OSError as exc:
+            problem = f"{'the file' if path.exists() else f'directory {folder}'} is not writable " \
+                      f"({exc.strerror or type(exc).__name__})"
+    if problem:
+        raise AuditorError(f"cannot write {what} to {path}: {problem}")
 
 
 def _format_for(out: Path) -> str:

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import click
 
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="0: a free port the system picks (logged, and written to --port-file).")
+@click.option("--port-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the port the server listens on to FILE once it accepts connections.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Audits at once [default: SOLSENTRY_API_WORKERS].")
 @click.option("--insecure-dev", is_flag=True, help="Serve without API keys (development only; never expose it).")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default=None,
               help="Run audits in local processes or as Ray tasks [default: SOLSENTRY_API_EXECUTOR, local].")
 @click.option("--ray-address", default=None, metavar="ADDR", help="With --executor ray: the cluster address.")
-def serve_cmd(host: str, port: int, workers: int | None, insecure_dev: bool, executor: str | None,
-              ray_address: str | None) -> None:
+def serve_cmd(host: str, port: int, port_file: Path | None, workers: int | None, insecure_dev: bool,
+              executor: str | None, ray_address: str | None) -> None:
     """Serve the audit API (FastAPI, OpenAPI docs at /docs). Refuses to start without an API key
     (create one with `solsentry api-key create`) unless --insecure-dev is given."""
     import uvicorn
@@ -50,8 +56,26 @@ def serve_cmd(host: str, port: int, workers: int | None, insecure_dev: bool, exe
     # per client address see the proxy's address otherwise.
     proxies = {"proxy_headers": True, "forwarded_allow_ips": settings.trusted_proxies} if settings.trusted_proxies \
         else {"proxy_headers": False}
-    uvicorn.run(create_app(settings, insecure_dev=insecure_dev), host=host, port=port, log_level="info",
-                server_header=False, **proxies)
+    config = uvicorn.Config(create_app(settings, insecure_dev=insecure_dev), host=host, port=port, log_level="info",
+                            server_header=False, **proxies)
+    _server(config, port_file).run()
+
+
+def _server(config, port_file: Path | None):
+    """uvicorn's Server, writing the bound port to a file once it listens (with --port 0 the port is
+    the system's choice, so no other program can take it between choosing and binding)."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets)
+            if port_file is not None and self.started and self.servers and self.servers[0].sockets:
+                bound = self.servers[0].sockets[0].getsockname()[1]
+                tmp = port_file.with_name(f".{port_file.name}.tmp")
+                tmp.write_text(f"{bound}\n")
+                os.replace(tmp, port_file)     # a reader sees the whole number or no file
+
+    return Server(config)
 
 
 @click.group("api-key")

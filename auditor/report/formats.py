@@ -46,6 +46,29 @@ def review_text(report: Report) -> str | None:
             f"{r.model_findings} finding(s) of the model alone (advisory, not counted by --fail-on)")
 
 
+def totals_text(report: Report) -> str:
+    """What the totals count, e.g. `12 tool findings (11 counted, 1 suppressed) + 2 review-model
+    findings (advisory, not counted)`: --fail-on sees only the counted ones."""
+    s = report.summary
+    counted = s.high + s.medium + s.low + s.informational
+    tool = s.total - s.model
+    text = f"{tool} tool finding{'' if tool == 1 else 's'} ({counted} counted, {s.suppressed} suppressed)"
+    if report.review is not None:
+        text += f" + {s.model} review-model finding{'' if s.model == 1 else 's'} (advisory, not counted)"
+    return text
+
+
+def incomplete_text(report: Report) -> str | None:
+    """None for a complete audit; else what is missing, e.g. `incomplete: 1 file not analyzed, 2 tool
+    runs did not finish; findings may be missing`."""
+    if report.complete:
+        return None
+    files, runs = len(report.unanalyzed_files()), len(report.unfinished_runs())
+    parts = [*([f"{files} file{'' if files == 1 else 's'} not analyzed"] if files else []),
+             *([f"{runs} tool run{'' if runs == 1 else 's'} did not finish"] if runs else [])]
+    return f"incomplete: {', '.join(parts) or 'some analysis did not run'}; findings may be missing"
+
+
 def swc_url(swc: str | None) -> str | None:
     """The SWC registry page of an id such as 'SWC-107'; None for anything else."""
     return f"{SWC_REGISTRY}{swc}" if swc and _SWC_ID.match(swc) else None

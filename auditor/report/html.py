@@ -12,7 +12,7 @@ from html import escape
 
 from auditor.findings import Finding, Severity, sort_key
 from auditor.report.controls import visible
-from auditor.report.formats import ReportFormat, review_text, swc_url, verdict_text
+from auditor.report.formats import ReportFormat, incomplete_text, review_text, swc_url, totals_text, verdict_text
 from auditor.report.markdown import location_text, scope_text
 from auditor.report.model import SCHEMA_ID, Report, ToolState
 
@@ -117,10 +117,15 @@ def _header(report: Report) -> list[str]:
 def _summary(report: Report) -> list[str]:
     s = report.summary
     cards = [(f"sev-{sev.value}", LABELS[sev], getattr(s, sev.value)) for sev in SEVERITIES]
-    cards += [("suppressed", "Suppressed", s.suppressed), ("total", "Total", s.total)]
+    # Counted (what --fail-on sees) apart from what is not: suppressed and model-only findings.
+    cards += [("counted", "Counted", s.high + s.medium + s.low + s.informational),
+              ("suppressed", "Suppressed", s.suppressed), ("model", "Review model (advisory)", s.model)]
     out = ['<section id="summary">', "<h2>Summary</h2>", '<div class="cards">']
     out += [f'<div class="card {cls}"><span class="n">{n}</span>{label}</div>' for cls, label, n in cards]
-    out += ["</div>", "</section>"]
+    out += ["</div>", f'<p class="totals">{e(totals_text(report))}. --fail-on counts only the counted findings.</p>']
+    if incomplete := incomplete_text(report):
+        out.append(f'<p class="alert incomplete">{e(incomplete)}.</p>')
+    out += ["</section>"]
     return out
 
 

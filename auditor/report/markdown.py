@@ -12,7 +12,7 @@ import re
 
 from auditor.findings import Finding, Location, Severity, sort_key
 from auditor.report.controls import visible
-from auditor.report.formats import ReportFormat, review_text, swc_url, verdict_text
+from auditor.report.formats import ReportFormat, incomplete_text, review_text, swc_url, totals_text, verdict_text
 from auditor.report.model import SCHEMA_ID, Report, ToolState
 
 SEVERITY_HEADINGS = {
@@ -114,14 +114,22 @@ def _header(report: Report) -> list[str]:
 
 def _summary(report: Report) -> list[str]:
     s = report.summary
+    counted = s.high + s.medium + s.low + s.informational
+    incomplete = incomplete_text(report)
     return [
         "## Summary",
         "",
+        # Counted (what --fail-on sees) apart from what is not: suppressed and model-only findings.
         *_table(
-            ["High", "Medium", "Low", "Informational", "Suppressed", "Total"],
-            [[str(s.high), str(s.medium), str(s.low), str(s.informational), str(s.suppressed), str(s.total)]],
-            ["---:"] * 6,
+            ["High", "Medium", "Low", "Informational", "Counted", "Suppressed", "Review model (advisory)"],
+            [[str(s.high), str(s.medium), str(s.low), str(s.informational), f"**{counted}**", str(s.suppressed),
+              str(s.model)]],
+            ["---:"] * 7,
         ),
+        # Numbers and fixed words only: nothing from a tool or a source to escape.
+        f"{totals_text(report)}. `--fail-on` counts only the counted findings.",
+        "",
+        *([f"> **Warning:** {incomplete}.", ""] if incomplete else []),
     ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from auditor.findings import Finding, Severity
 
@@ -41,9 +41,26 @@ class ToolInfo(BaseModel):
     skipped: int
 
 
+class CompilerSettings(BaseModel):
+    """The solc settings a file was compiled with: the project's config, or the viaIR retry."""
+
+    optimizer: bool = False
+    runs: int = 200
+    via_ir: bool = False
+    evm_version: str | None = Field(None, description="Null: the compiler's default EVM version")
+
+
 class SourceFile(BaseModel):
     path: str
-    solc: str | None = None
+    solc: str | None = Field(None, description=(
+        "The solc version that compiled the file (for a file that did not compile: the one whose errors "
+        "are reported)"))
+    solc_note: str | None = Field(None, description=(
+        "Set when the compiler or its settings were not the first choice: a fallback to an older "
+        "release, the optimizer+viaIR retry for 'Stack too deep', a configured compiler that could "
+        "not be used"))
+    compiler_settings: CompilerSettings | None = Field(None, description=(
+        "The settings used (from the project's config where it sets them); null when not compiled"))
     dependency: bool = False
     status: Literal["compiled", "error"] = "compiled"
     error: str | None = None
@@ -69,9 +86,9 @@ class ReviewInfo(BaseModel):
     model: str | None = Field(None, description="Model id (name@content hash)")
     state: Literal["ok", "partial", "failed"]
     message: str | None = None
-    reviewed: int = 0
-    likely_false: int = 0
-    model_findings: int = 0
+    reviewed: int = Field(0, description="Tool findings that carry a verdict (suppressed ones included)")
+    likely_false: int = Field(0, description="Of those, judged likely false (summary.likely_false: the counted ones)")
+    model_findings: int = Field(0, description="Findings of the review model alone (= summary.model)")
     duration_s: float = 0.0
 
 
@@ -86,9 +103,37 @@ class Report(BaseModel):
     findings: list[Finding]
     summary: Summary
     review: ReviewInfo | None = Field(None, description="Null when the audit ran without review (--review none)")
+    complete: bool = Field(True, description=(
+        "Every own file compiled and every tool run finished (state 'ok'); false: findings may be "
+        "missing (see `files` and `tool_runs`). Derived from them when not given."))
     duration_s: float = 0.0
 
     model_config = {"populate_by_name": True}
+
+    @model_validator(mode="after")
+    def _derive_complete(self) -> Report:
+        # A report built without saying (older code, tests) states what its files and runs show.
+        if "complete" not in self.model_fields_set:
+            self.complete = is_complete(self.files, self.tool_runs)
+        return self
+
+    def unanalyzed_files(self) -> list[SourceFile]:
+        """Own files that could not be analyzed (not compiled, refused, too large)."""
+        return [f for f in self.files if not f.dependency and f.status == "error"]
+
+    def unfinished_runs(self) -> list[ToolRun]:
+        """Tool runs that did not finish, less those skipped only because their file is unanalyzed
+        (the file says why)."""
+        broken = {f.path for f in self.unanalyzed_files()}
+        return [r for r in self.tool_runs if r.state != ToolState.OK
+                and not (r.state == ToolState.SKIPPED and (r.unit in broken or r.unit.rsplit(":", 1)[0] in broken))]
+
+    def analyzed(self) -> bool:
+        """Whether anything was analyzed: some own file compiled, and some tool run finished (or
+        none was due: e.g. Mythril alone on interfaces). False is the CLI's "nothing could be
+        analyzed" / "every tool run failed" and the API's `failed`."""
+        compiled = any(f.status == "compiled" for f in self.files if not f.dependency)
+        return compiled and (not self.tool_runs or any(r.state == ToolState.OK for r in self.tool_runs))
 
     def counted(self) -> list[Finding]:
         """Findings that count toward the summary and --fail-on: tool findings not suppressed,
@@ -98,6 +143,13 @@ class Report(BaseModel):
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.model_dump_json(by_alias=True, indent=indent)
+
+
+def is_complete(files: list[SourceFile], runs: list[ToolRun]) -> bool:
+    """`Report.complete`: no own file failed to compile (or was refused) and every tool run is `ok`
+    (not failed, timed out or skipped). The review step does not enter: it annotates."""
+    return (all(f.status == "compiled" for f in files if not f.dependency)
+            and all(r.state == ToolState.OK for r in runs))
 
 
 def summarize(findings: list[Finding]) -> Summary:

@@ -101,6 +101,7 @@ def to_sarif(report: Report) -> dict[str, Any]:
             "target": report.target,
             "targetKind": report.target_kind,
             "summary": report.summary.model_dump(),
+            "complete": report.complete,
             "durationSeconds": report.duration_s,
         },
     }
@@ -238,14 +239,18 @@ def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
     return result
 
 
-_NOTIFIED = {ToolState.FAILED: "error", ToolState.TIMEOUT: "error"}
+# A skipped run (the tool is not installed) leaves findings out as a failed one does, but nothing broke.
+_NOTIFIED = {ToolState.FAILED: "error", ToolState.TIMEOUT: "error", ToolState.SKIPPED: "warning"}
 
 
 def _invocation(report: Report) -> dict[str, Any]:
-    problems = [r for r in report.tool_runs if r.state in _NOTIFIED]
-    invocation: dict[str, Any] = {"executionSuccessful": not problems}
-    if problems:
-        invocation["toolExecutionNotifications"] = [_notification(r) for r in problems]
+    # Unsuccessful when the audit is incomplete (`Report.complete`): one notification per own file
+    # that could not be analyzed and per tool run that did not finish, so a viewer says what is missing.
+    notes = [_file_notification(f) for f in report.unanalyzed_files()]
+    notes += [_notification(r) for r in report.unfinished_runs()]
+    invocation: dict[str, Any] = {"executionSuccessful": report.complete and not notes}
+    if notes:
+        invocation["toolExecutionNotifications"] = notes
     invocation["properties"] = {
         "toolRuns": len(report.tool_runs),
         "failed": sum(r.state is ToolState.FAILED for r in report.tool_runs),
@@ -255,8 +260,18 @@ def _invocation(report: Report) -> dict[str, Any]:
     return invocation
 
 
+def _file_notification(f: SourceFile) -> dict[str, Any]:
+    return {
+        "descriptor": {"id": "file-not-analyzed"},
+        "level": "error",
+        "message": {"text": f"{f.path} could not be analyzed: {f.error or 'not compiled'}"},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact_uri(f.path), "uriBaseId": SRCROOT}}}],
+        "properties": {"file": f.path, "status": f.status},
+    }
+
+
 def _notification(run: ToolRun) -> dict[str, Any]:
-    what = "timed out" if run.state is ToolState.TIMEOUT else "failed"
+    what = {ToolState.TIMEOUT: "timed out", ToolState.SKIPPED: "was skipped"}.get(run.state, "failed")
     text = f"{run.tool} {what} on {run.unit}"
     if run.message:
         text = f"{text}: {run.message}"

@@ -30,21 +30,28 @@ def text(value: object, style: str = "") -> Text:
 
 
 def summary_line(report: Report) -> Text:
-    """e.g. `3 findings: 1 high, 1 medium, 1 low, 0 informational (1 suppressed); 1 tool run failed`."""
+    """What --fail-on counts first, then what it does not, e.g. `3 counted findings: 1 high, 1 medium,
+    1 low, 0 informational; 1 suppressed (not counted); review: 1 likely false (still counted), 2
+    model-only (advisory, not counted); 1 tool run failed or timed out`."""
     s = report.summary
     counted = s.high + s.medium + s.low + s.informational
-    line = Text(f"{counted} finding{'' if counted == 1 else 's'}: ", style="bold")
+    line = Text(f"{counted} counted finding{'' if counted == 1 else 's'}: ", style="bold")
     for i, sev in enumerate(SEVERITY_STYLES):
         n = getattr(s, sev.value)
         if i:
             line.append(", ")
         line.append(f"{n} {sev.value}", style=SEVERITY_STYLES[sev] if n else "dim")
     if s.suppressed:
-        line.append(f" ({s.suppressed} suppressed)", style="dim")
-    if report.review is not None and report.review.state == "ok":
-        line.append(f"; review: {s.likely_false} likely false, {s.model} model-only (advisory)", style="dim")
-    elif report.review is not None:
+        line.append(f"; {s.suppressed} suppressed (not counted)", style="dim")
+    if report.review is not None and report.review.state != "failed":
+        line.append(f"; review: {s.likely_false} likely false (still counted), {s.model} model-only "
+                    "(advisory, not counted)", style="dim")
+    if report.review is not None and report.review.state == "failed":
         line.append("; review failed (findings unreviewed)", style="bold yellow")
+    elif report.review is not None and report.review.state == "partial":
+        line.append(" (review partial: some files unreviewed)", style="bold yellow")
+    if files := len(report.unanalyzed_files()):
+        line.append(f"; {files} file{'' if files == 1 else 's'} not analyzed", style="bold red")
     bad = sum(r.state in (ToolState.FAILED, ToolState.TIMEOUT) for r in report.tool_runs)
     if bad:
         line.append(f"; {bad} tool run{'' if bad == 1 else 's'} failed or timed out", style="bold red")

@@ -57,9 +57,12 @@ def apply_review(report: Report, reviewer: Reviewer, sources: Mapping[str, str])
                           duration_s=round(time.monotonic() - started, 3))
         return report.model_copy(update={"review": info})
     findings = [f.model_copy(update={"review": result.verdicts.get(f.id)}) for f in tool_findings]
+    judged = [f for f in findings if f.review is not None]
     findings += sorted(result.findings, key=sort_key)
+    # Counted from the findings as they are in the report (not from the verdicts given), so that
+    # the block says how many findings carry a verdict, suppressed ones included.
     info = ReviewInfo(reviewer=reviewer.NAME, model=result.model, state="partial" if result.failures else "ok",
-                      message="; ".join(result.failures)[:4000] or None, reviewed=len(result.verdicts),
-                      likely_false=sum(v.label == "likely_false" for v in result.verdicts.values()),
+                      message="; ".join(result.failures)[:4000] or None, reviewed=len(judged),
+                      likely_false=sum(f.review.label == "likely_false" for f in judged),
                       model_findings=len(result.findings), duration_s=round(time.monotonic() - started, 3))
     return report.model_copy(update={"findings": findings, "summary": summarize(findings), "review": info})

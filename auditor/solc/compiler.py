@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from auditor.errors import CompileError, SolcError
 from auditor.solc.provider import SolcBinary, SolcProvider
+from auditor.solc.settings import CompilerSettings
 from auditor.solc.sources import Remapping
 
 DEFAULT_OUTPUTS = ("abi", "evm.bytecode.object", "evm.deployedBytecode.object")
@@ -22,6 +24,7 @@ class CompileResult:
     output: dict
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    error_types: list[str] = field(default_factory=list)   # solc's type of each error: ParserError, TypeError...
 
     @property
     def contracts(self) -> list[tuple[str, str]]:
@@ -68,10 +71,12 @@ def compile_files(
     include: Sequence[Path] = (),
     timeout: float = 600,
     allow: Sequence[Path] = (),
+    settings: CompilerSettings | None = None,
 ) -> CompileResult:
     """Compile `files` as one unit with the compiler their pragmas (and imports) allow.
 
     Source unit names are paths relative to `root`, which is also where imports are read.
+    `settings`: the project's optimizer / viaIR / evmVersion (default: solc's, optimizer off).
     """
     root = root.resolve()
     if binary is None:
@@ -88,7 +93,7 @@ def compile_files(
         "language": "Solidity",
         "sources": sources,
         "settings": {"outputSelection": selection, "remappings": [str(r) for r in remappings],
-                     "optimizer": {"enabled": False}},
+                     **(settings or CompilerSettings()).standard_json(str(binary.version))},
     }
     if not allow:   # a caller without a sandbox trusts what it configured itself (the audit passes its own)
         allow = [root, *include, *(Path(r.target) for r in remappings if Path(r.target).is_absolute())]
@@ -97,7 +102,18 @@ def compile_files(
     for e in output.get("errors", []):
         text = (e.get("formattedMessage") or e.get("message", "")).strip()
         (result.errors if e.get("severity") == "error" else result.warnings).append(text)
+        if e.get("severity") == "error":
+            result.error_types.append(_error_type(e, text))
     return result
+
+
+def _error_type(error: dict, text: str) -> str:
+    """solc's error type; compilers before 0.4.12 (legacy interface) only say it in the message."""
+    kind = str(error.get("type") or "")
+    if re.fullmatch(r"\w+", kind) and kind != "Error":
+        return kind
+    m = re.search(r"(?:^|:\s)(\w*Error|\w*Exception):", text)
+    return m[1] if m else kind or "Error"
 
 
 def compile_or_raise(files: Sequence[Path], root: Path, **kwargs) -> CompileResult:

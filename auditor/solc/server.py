@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import subprocess
 import threading
 from collections import OrderedDict
@@ -15,6 +16,15 @@ from pathlib import Path
 
 from auditor.errors import SolcError
 from auditor.solc.provider import SolcBinary
+
+log = logging.getLogger(__name__)
+
+
+class _Died(Exception):
+    """The compile server went away during a compile; `timed_out`: our own timer killed it."""
+
+    def __init__(self, timed_out: bool) -> None:
+        self.timed_out = timed_out
 
 
 class CompileServer:
@@ -32,36 +42,63 @@ class CompileServer:
     def compile(self, request: dict, base: Path, include: list[Path] | None = None,
                 timeout: float = 600, allow: list[Path] | None = None) -> dict:
         """Compile `request`; imports are read under `base`, then `include`, and only inside `allow`
-        (default: `base`), the sandbox the wrapper enforces in its import callback."""
+        (default: `base`), the sandbox the wrapper enforces in its import callback.
+
+        A server that dies during the compile (killed, out of memory, crashed) is started again and
+        the compile retried once; one killed for running past `timeout` is not (it would again)."""
         line = json.dumps({"input": request, "base": str(base), "include": [str(p) for p in include or []],
-                           "allow": [str(p) for p in allow or [base]]})
+                           "allow": [str(p) for p in allow or [base]]}).encode() + b"\n"
         with self._lock:
-            proc = self._start()
-            # A compile that never returns (pathological input) must not hang the audit.
-            timer = threading.Timer(timeout, proc.kill)
-            timer.start()
             try:
-                assert proc.stdin is not None and proc.stdout is not None
-                proc.stdin.write(line.encode() + b"\n")
-                proc.stdin.flush()
-                header = proc.stdout.readline()
-                if not header:
-                    raise SolcError(self._died(timer))
-                payload = proc.stdout.read(int(header))
-            except (BrokenPipeError, ValueError, OSError) as exc:
-                raise SolcError(self._died(timer)) from exc
-            finally:
-                timer.cancel()
+                payload = self._exchange(line, timeout)
+            except _Died as died:
+                if died.timed_out:
+                    raise SolcError(f"solc {self.binary.version} timed out (compile server killed)") from None
+                log.warning("solc %s compile server exited unexpectedly; restarting it and compiling again",
+                            self.binary.version)
+                try:
+                    payload = self._exchange(line, timeout)
+                except _Died as again:
+                    what = "timed out (compile server killed)" if again.timed_out else "compile server exited " \
+                        "unexpectedly (twice: restarted once)"
+                    raise SolcError(f"solc {self.binary.version} {what}") from None
         try:
             return json.loads(payload)
         except ValueError as exc:
             raise SolcError(f"solc {self.binary.version} returned malformed JSON") from exc
 
-    def _died(self, timer: threading.Timer) -> str:
+    def _exchange(self, line: bytes, timeout: float) -> bytes:
+        """One request and its answer on the (started) server; _Died when it goes away meanwhile."""
+        proc = self._start()
+        expired = threading.Event()       # set before the kill: whoever sees the death sees why
+
+        def expire() -> None:
+            expired.set()
+            proc.kill()
+
+        # A compile that never returns (pathological input) must not hang the audit.
+        timer = threading.Timer(timeout, expire)
+        timer.start()
+        try:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(line)
+            proc.stdin.flush()
+            header = proc.stdout.readline()
+            if not header:
+                raise _Died(self._dead(expired))
+            payload = proc.stdout.read(int(header))
+            if len(payload) < int(header):          # died while writing the answer
+                raise _Died(self._dead(expired))
+            return payload
+        except (BrokenPipeError, ValueError, OSError):
+            raise _Died(self._dead(expired)) from None
+        finally:
+            timer.cancel()
+
+    def _dead(self, expired: threading.Event) -> bool:
+        """Close the dead server; whether the compile's time limit is what killed it."""
         self.close()
-        if timer.finished.is_set() and not timer.is_alive():
-            return f"solc {self.binary.version} timed out (compile server killed)"
-        return f"solc {self.binary.version} compile server exited unexpectedly"
+        return expired.is_set()
 
     def close(self) -> None:
         if self._proc is not None:

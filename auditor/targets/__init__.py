@@ -48,6 +48,7 @@ from pathlib import Path
 from auditor.errors import TargetError
 from auditor.sandbox import Sandbox, for_roots
 from auditor.solc.sources import Remapping
+from auditor.targets.compilers import CompilerConfig
 from auditor.targets.frameworks import (
     HARDHAT_CONFIGS,
     TRUFFLE_CONFIGS,
@@ -101,6 +102,8 @@ class Target:
     warnings: list[str] = field(default_factory=list)
     # The files this audit may read (auditor/sandbox.py); set by load_target.
     sandbox: Sandbox | None = None
+    # The compilers and settings the project's config sets (targets/compilers.py); None: from the pragmas.
+    compilers: CompilerConfig | None = None
 
     def absolute(self, path: str | Path) -> Path:
         """`path` made absolute (a relative one, e.g. a solc source unit name, is taken from the root)."""
@@ -192,6 +195,7 @@ def _load_directory(given: Path, root: Path, include_tests: bool, hosted: bool) 
             list(project.include_roots),
             config=project.config,
             warnings=list(project.warnings),
+            compilers=project.compilers,
         )
         walk = Walk(
             root,
@@ -225,7 +229,7 @@ def _nothing_found(given: Path, kind: str, walk: Walk) -> str:
         msg += f" ({kind} project; looked in {', '.join(walk.tops) or 'the project root'})"
     notes = []
     if walk.tests_excluded:
-        notes.append(f"{walk.tests_excluded} test/script file(s) excluded: include tests to audit them")
+        notes.append(f"{walk.tests_excluded} test/script file(s) excluded: pass --include-tests to audit them")
     if walk.skipped:
         first_path, first_reason = walk.skipped[0]
         notes.append(f"{len(walk.skipped)} skipped, e.g. {first_path.name}: {first_reason}")
@@ -249,6 +253,7 @@ def _borrow_project(target: Target, project: Project | None) -> None:
         return
     target.project_root = project.root
     target.config = project.config
+    target.compilers = project.compilers   # a file of the project compiles as the project configures it
     target.include_roots = [project.root, *project.include_roots]
     target.remappings = [
         Remapping(r.prefix, remap_target(join(project.root, r.target), target.root, r.target.endswith("/")))

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from auditor.config import get_settings
 from auditor.errors import TargetError
 from auditor.solc.sources import Remapping, strip_comments
+from auditor.targets.compilers import CompilerConfig, foundry_compilers, hardhat_compilers, truffle_compilers
 from auditor.targets.remappings import FOUNDRY_CONFIG, lib_remappings, merge, parse_remapping, remappings_txt
 from auditor.targets.walk import reason, rel
 
@@ -39,6 +41,7 @@ class Project:
     remappings: list[Remapping] = field(default_factory=list)  # targets relative to root
     include_roots: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    compilers: CompilerConfig | None = None  # the compilers and settings the config sets (targets/compilers.py)
 
 
 def detect_project(d: Path) -> Project | None:
@@ -97,7 +100,15 @@ def _js_project(
     tests = _config_dir(root, config, _js_literal(text, tests_key), "test", warnings)
     project = Project(root, kind, config, [sources], [tests], warnings=warnings, excluded_names=excluded_names)
     project.remappings = remappings_txt(root)
+    read = hardhat_compilers if kind == "hardhat" else truffle_compilers
+    _set_compilers(project, read(text, root, config.name))
     return project
+
+
+def _set_compilers(project: Project, compilers: CompilerConfig | None) -> None:
+    project.compilers = compilers
+    if compilers is not None:
+        project.warnings += compilers.warnings
 
 
 def _foundry(root: Path, config: Path) -> Project:
@@ -139,6 +150,7 @@ def _foundry(root: Path, config: Path) -> Project:
         include_roots=[lib for lib in libs if lib.is_dir()],
     )
     project.remappings = merge(explicit, remappings_txt(root), lib_remappings(root, libs))
+    _set_compilers(project, foundry_compilers(data, root, config.name, get_settings().foundry_profile))
     return project
 
 

@@ -22,6 +22,11 @@ class Work:
     remappings: tuple[str, ...] = ()
     include: tuple[str, ...] = ()
     allow: tuple[str, ...] = ()    # the sandbox's roots: the only directories tools may read (auditor/sandbox.py)
+    # The compiler settings used with solc_* (CompilerSettings JSON, auditor/solc/settings.py; "": solc's defaults).
+    solc_settings: str = ""
+    # The compilers the file stage tries in order (Candidate.as_tuple()); empty: solc_* and solc_settings alone.
+    # Tuples of strings, so dataclasses.asdict (the Mythril stage copies Work with it) keeps them as they are.
+    candidates: tuple[tuple[str, ...], ...] = ()
     contract: str | None = None    # for per-contract tools
     timeout_s: float = 600
 
@@ -54,6 +59,11 @@ class ToolOutcome:
     findings: list[RawFinding] = field(default_factory=list)
     message: str | None = None
     duration_s: float = 0.0
+    # True when the outcome says something about this machine, not about the code (a crash of the
+    # tool, memory, a kill under a limit the cache key does not hold): never cached, so a re-run
+    # analyzes again. Findings, and a timeout under the budget in the tool's settings_key, are
+    # outcomes of the code and are cached.
+    infrastructure: bool = False
 
 
 class Tool(ABC):

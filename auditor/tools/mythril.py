@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import tempfile
 import time
 from functools import cache
 from pathlib import Path
 
-from auditor.children import die_with_parent
+from auditor import limits
+from auditor.children import die_with_parent, kill_tree, killpg
 from auditor.config import get_settings
+from auditor.solc.settings import CompilerSettings
 from auditor.swc import mythril_class, mythril_confidence, mythril_severity
 from auditor.tools.base import RawFinding, RawLocation, Tool, ToolOutcome, Work
+from auditor.tools.mythril_launcher import BUDGET_MARK
 
 LAUNCHER = Path(__file__).with_name("mythril_launcher.py")
 # Past the execution timeout Mythril still solves for transaction sequences and reports;
@@ -50,7 +52,10 @@ class MythrilTool(Tool):
         started = time.monotonic()
         self.home.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", suffix=".json", dir=self.home, delete=False) as fh:
-            json.dump({"remappings": list(work.remappings), "optimizer": {"enabled": False}}, fh)
+            # The version (SOLC) and settings that compiled the file in the file stage: the project's
+            # optimizer / viaIR / evmVersion, or the viaIR retry a "Stack too deep" file needed.
+            settings = CompilerSettings.from_json(work.solc_settings).standard_json(work.solc_version)
+            json.dump({"remappings": list(work.remappings), **settings}, fh)
         settings_file = Path(fh.name)
         try:
             return self._run(work, settings_file, started)
@@ -59,7 +64,9 @@ class MythrilTool(Tool):
 
     def invoke(self, args: list[str], cwd: str | Path, solc_path: str, solc_version: str,
                limit_s: float, allow: tuple[str, ...] = ()) -> tuple[str, bytes, bytes, int | None]:
-        """Run `myth ARGS` through the launcher under the time limit and memory cap.
+        """Run `myth ARGS` through the launcher under the time limit and the cap on the resident
+        memory of its tree (Mythril and the solc it starts; `auditor.limits`, the policy audits
+        run under too).
 
         Returns (verdict, stdout, stderr, exit code); verdict is "done", "timeout" or "memory".
         Output goes to temporary files, not pipes, so a chatty run cannot block on a full pipe.
@@ -73,7 +80,13 @@ class MythrilTool(Tool):
             proc = subprocess.Popen([str(self.python), str(LAUNCHER), *args], cwd=cwd, env=env, stdout=out_f,
                                     stderr=err_f, stdin=subprocess.DEVNULL, start_new_session=True,
                                     preexec_fn=die_with_parent())   # dies with the thread that waits for it
-            verdict = _watch(proc, limit_s, self.memory_mb)
+            try:
+                verdict = limits.watch(proc.pid, lambda wait_s: _exited(proc, wait_s), limit_s, self.memory_mb)
+            finally:
+                if proc.returncode is None:    # not reaped: killed by the watch, or we were interrupted
+                    kill_tree(proc.pid)
+                    killpg(proc.pid)           # its session's group: whatever left the tree
+                proc.wait()
             out_f.seek(0)
             err_f.seek(0)
             return verdict, out_f.read(), err_f.read(), proc.returncode
@@ -81,15 +94,19 @@ class MythrilTool(Tool):
     def _run(self, work: Work, settings_file: Path, started: float) -> ToolOutcome:
         args = ["analyze", f"{work.file}:{work.contract}", "-o", "json", "--execution-timeout",
                 str(self.execution_timeout), "-t", "2", "--solc-json", str(settings_file), "--solver-timeout", "10000"]
-        limit = min(work.timeout_s, self.execution_timeout + GRACE_S)
+        budget_limit = self.execution_timeout + GRACE_S
+        limit = min(work.timeout_s, budget_limit)
         verdict, out, err, returncode = self.invoke(args, work.root, work.solc_path, work.solc_version, limit,
                                                     work.allow)
         if verdict == "timeout":
-            return ToolOutcome("timeout", message=f"killed after {limit:.0f} s",
-                               duration_s=time.monotonic() - started)
+            # Killed at the limit its budget sets: an outcome of the code under that budget (cached,
+            # keyed by it). Killed earlier, by the caller's own limit: not (that is not in the key).
+            return ToolOutcome("timeout", message=f"killed after {limit:.0f} s (execution budget "
+                               f"{self.execution_timeout} s + {GRACE_S} s to report); no findings",
+                               duration_s=time.monotonic() - started, infrastructure=limit < budget_limit)
         if verdict == "memory":
             return ToolOutcome("failed", message=f"killed: memory over the {self.memory_mb} MB cap",
-                               duration_s=time.monotonic() - started)
+                               duration_s=time.monotonic() - started, infrastructure=True)
         duration = time.monotonic() - started
         try:
             data = json.loads(out)
@@ -97,10 +114,28 @@ class MythrilTool(Tool):
             tail = (err.decode(errors="replace").strip().splitlines() or [f"exit {returncode}"])[-1]
             if returncode and returncode < 0:
                 tail = f"killed by signal {-returncode}"
-            return ToolOutcome("failed", message=tail[:500], duration_s=duration)
+            return ToolOutcome("failed", message=tail[:500], duration_s=duration, infrastructure=True)
         if not data.get("success", True) or data.get("error"):
-            return ToolOutcome("failed", message=str(data.get("error"))[:500], duration_s=duration)
-        return ToolOutcome("ok", [_convert(i, work) for i in data.get("issues", [])], duration_s=duration)
+            return ToolOutcome("failed", message=str(data.get("error"))[:500], duration_s=duration,
+                               infrastructure=True)
+        findings = [_convert(i, work) for i in data.get("issues", [])]
+        spent = budget_spent(err, self.execution_timeout)
+        if spent:
+            return ToolOutcome("timeout", findings, message=spent, duration_s=duration)
+        return ToolOutcome("ok", findings, duration_s=duration)
+
+
+def budget_spent(stderr: bytes, execution_timeout: int) -> str | None:
+    """Why Mythril's answer is partial: the launcher's note that a budget ran out (exploration
+    stopped there), as the report's message; None when Mythril explored everything."""
+    kinds = [line.split(BUDGET_MARK, 1)[1].strip() for line in stderr.decode(errors="replace").splitlines()
+             if BUDGET_MARK in line]
+    if "execution" in kinds:
+        return (f"Mythril's execution budget of {execution_timeout} s ran out: exploration stopped there, "
+                "the findings are partial")
+    if kinds:
+        return "Mythril's contract-creation budget ran out: exploration stopped there, the findings are partial"
+    return None
 
 
 def _convert(issue: dict, work: Work) -> RawFinding:
@@ -125,61 +160,12 @@ def _convert(issue: dict, work: Work) -> RawFinding:
     )
 
 
-def _watch(proc: subprocess.Popen, limit_s: float, memory_mb: int) -> str:
-    """Wait for `proc`; kill its process group past the time limit or the memory cap.
-
-    The cap is checked on the resident memory of the whole tree (Mythril and the solc it
-    starts) rather than with RLIMIT_AS: solc-js is WebAssembly, and V8 reserves far more
-    address space than it ever uses, so an address-space limit breaks the compiler.
-    """
-    import psutil
-
-    deadline = time.monotonic() + limit_s
+def _exited(proc: subprocess.Popen, wait_s: float) -> bool:
     try:
-        parent = psutil.Process(proc.pid)
-    except psutil.NoSuchProcess:
-        parent = None
-    while True:
-        try:
-            proc.wait(timeout=0.5)
-            return "done"
-        except subprocess.TimeoutExpired:
-            pass
-        if time.monotonic() > deadline:
-            _kill_group(proc)
-            return "timeout"
-        if parent is not None and _rss_mb(parent) > memory_mb:
-            _kill_group(proc)
-            return "memory"
-
-
-def _rss_mb(parent) -> float:
-    import psutil
-
-    total = 0
-    try:
-        for p in [parent, *parent.children(recursive=True)]:
-            try:
-                total += p.memory_info().rss
-            except psutil.Error:
-                continue
-    except psutil.Error:
-        return 0.0
-    return total / 1e6
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=5)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    proc.wait()
+        proc.wait(timeout=wait_s)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 @cache

@@ -87,8 +87,9 @@ def analyze_output(output: dict, work: Work, started: float | None = None) -> To
     except Exception as exc:  # Slither raises many unrelated types on code it cannot parse
         log.debug("slither failed on %s", work.file, exc_info=True)
         detail = str(exc).strip() or "Slither could not analyze this code (an internal error of Slither)"
+        # A crash of Slither, not a finding about the code: not cached (a fixed Slither re-runs).
         return ToolOutcome("failed", message=f"{type(exc).__name__}: {detail}"[:500],
-                           duration_s=time.monotonic() - started)
+                           duration_s=time.monotonic() - started, infrastructure=True)
     return ToolOutcome("ok", found, duration_s=time.monotonic() - started)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -38,13 +39,6 @@ def rpc_chain_id(url: str, timeout: float = 2.0) -> int | None:
         return None
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on now (for a node, a proxy or a metrics endpoint)."""
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -66,18 +60,21 @@ def status(settings: OracleSettings) -> NodeInfo | None:
 
 
 def start(settings: OracleSettings, port: int = 8545, host: str = "127.0.0.1") -> tuple[NodeInfo, bool]:
-    """Start a node (or find the one already started); returns (info, started_now)."""
+    """Start a node (or find the one already started); returns (info, started_now). Port 0: the
+    node binds a free port itself (Hardhat can) and prints its URL, read back from its log; a port
+    chosen beforehand could be taken by another program before the node binds it."""
     running = status(settings)
     if running is not None:
         return running, False
     if not settings.hardhat.is_file():
         raise ChainError(f"Hardhat is not installed ({settings.hardhat}); run `make` first")
-    with socket.socket() as s:
-        if s.connect_ex((host, port)) == 0:
-            raise ChainError(f"port {port} on {host} is already in use by another program")
+    if port:
+        with socket.socket() as s:
+            if s.connect_ex((host, port)) == 0:
+                raise ChainError(f"port {port} on {host} is already in use by another program")
     private_dir(settings.chain_dir)
-    log = settings.chain_dir / f"hardhat-node-{port}.log"
-    url = f"http://{host}:{port}"
+    log = settings.chain_dir / f"hardhat-node-{port or 'starting'}.log"
+    url = f"http://{host}:{port}" if port else None
     with open(log, "wb") as out:
         # The real binary, not npx, so the PID is the node's own; its own session so it outlives us.
         proc = subprocess.Popen([str(settings.hardhat), "node", "--hostname", host, "--port", str(port)],
@@ -86,7 +83,10 @@ def start(settings: OracleSettings, port: int = 8545, host: str = "127.0.0.1") -
                                 env={**os.environ, "HARDHAT_DISABLE_TELEMETRY_PROMPT": "true"})
     deadline = time.monotonic() + settings.node_start_timeout_s
     while time.monotonic() < deadline:
-        chain_id = rpc_chain_id(url, timeout=1.0)
+        if url is None and (url := _started_url(log)) is not None:
+            # Named after its port like a fixed-port node's (the node keeps writing to it).
+            log = log.rename(settings.chain_dir / f"hardhat-node-{port_of(url)}.log")
+        chain_id = rpc_chain_id(url, timeout=1.0) if url else None
         if chain_id is not None:
             info = NodeInfo(url, proc.pid, str(log), chain_id)
             settings.node_file.write_text(json.dumps(asdict(info)))
@@ -96,6 +96,16 @@ def start(settings: OracleSettings, port: int = 8545, host: str = "127.0.0.1") -
         time.sleep(0.2)
     _terminate(proc.pid)
     raise ChainError(f"the Hardhat node did not answer within {settings.node_start_timeout_s:.0f} s; see {log}")
+
+
+def _started_url(log: Path) -> str | None:
+    """The URL in Hardhat's "Started HTTP and WebSocket JSON-RPC server at http://HOST:PORT/"."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return None
+    found = re.search(r"JSON-RPC server at (http://[^\s/]+)", text)
+    return found.group(1) if found else None
 
 
 def stop(settings: OracleSettings) -> NodeInfo | None:

@@ -63,3 +63,29 @@ def test_fingerprint_survives_line_shift_but_not_code_change():
     assert a.id != b.id                    # the id names the exact place
     assert a.fingerprint == b.fingerprint  # the baseline match survives the shift
     assert c.fingerprint != b.fingerprint  # but not a change of the flagged code
+
+
+def _reentrancy(function: str, start: int, end: int) -> RawFinding:
+    """Slither's shape: the function the reentrancy is in first, then the external call it makes."""
+    return RawFinding("slither", "reentrancy-benign", "Reentrancy", f"in {function}", Severity.LOW, Confidence.MEDIUM,
+                      [RawLocation("Bank.sol", start, end, "Bank", function),
+                       RawLocation("Bank.sol", 5, 5, "Bank", "_safeTransfer")])
+
+
+def test_findings_sharing_their_most_specific_place_keep_distinct_ids():
+    # Two functions reach the same external call: both findings lead with that call (the most specific
+    # place), and their anchors (the functions) tell them apart, in the id and the fingerprint.
+    swap, burn = merge([_reentrancy("swap", 20, 30), _reentrancy("burn", 32, 38)], read)
+    assert swap.primary == burn.primary and swap.primary.start_line == 5
+    assert swap.id != burn.id and swap.fingerprint != burn.fingerprint
+    # the same raw findings in another order give the same ids
+    assert {f.id for f in merge([_reentrancy("burn", 32, 38), _reentrancy("swap", 20, 30)], read)} == {
+        swap.id, burn.id}
+
+
+def test_a_one_place_finding_keeps_the_id_of_its_place():
+    from auditor.findings import Location, finding_id
+
+    (f,) = merge([slither("tx-origin", 5, 5)], read)
+    assert f.id == finding_id(f.category, f.swc, Location(file="Bank.sol", start_line=5, end_line=5,
+                                                          contract="Bank", function="withdraw"))

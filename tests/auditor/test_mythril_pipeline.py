@@ -1,10 +1,12 @@
 """Mythril through the pipeline: real runs in its own environment (slow)."""
 
+import contextlib
 import time
 from pathlib import Path
 
 import psutil
 import pytest
+from testsupport.waiting import wait_for
 
 from auditor.pipeline import AuditOptions, audit
 from auditor.tools.base import Work
@@ -20,8 +22,10 @@ def test_mythril_and_slither_merge_on_examples(tmp_path, monkeypatch):
 
     get_settings.cache_clear()
     try:
+        # A budget far above what the contract needs: Mythril explores it all however loaded the
+        # machine is (a run cut short by its budget would be "timeout", and miss findings).
         report = audit(ROOT / "examples" / "TimeLockedWallet.sol",
-                       AuditOptions(tools=("slither", "mythril"), mythril_timeout=30))
+                       AuditOptions(tools=("slither", "mythril"), mythril_timeout=600))
     finally:
         get_settings.cache_clear()
     runs = {(r.tool, r.unit): r.state for r in report.tool_runs}
@@ -43,12 +47,18 @@ def test_mythril_timeout_kills_the_process_group(provider):
     before = {p.pid for p in psutil.process_iter()}
     started = time.monotonic()
     outcome = MythrilTool(execution_timeout=60).run(work)
-    assert outcome.state == "timeout"
-    assert time.monotonic() - started < 20
-    time.sleep(0.5)
-    leftovers = [p for p in psutil.process_iter(["pid", "cmdline"])
-                 if p.pid not in before and "EtherBank.sol:EtherBank" in " ".join(p.info["cmdline"] or [])]
-    assert leftovers == []
+    # killed by the caller's limit (3 s), not its budget's: about this run, not the code (not cached)
+    assert outcome.state == "timeout" and outcome.infrastructure
+    assert time.monotonic() - started < 60
+
+    def leftovers() -> list:
+        return [p for p in psutil.process_iter(["pid", "cmdline"])
+                if p.pid not in before and "EtherBank.sol:EtherBank" in " ".join(p.info["cmdline"] or [])]
+
+    # A killed process may take a moment to be reaped: wait for that, not for a fixed time.
+    with contextlib.suppress(AssertionError):
+        wait_for(lambda: not leftovers(), 30, "the killed Mythril processes to be gone", interval=0.1)
+    assert leftovers() == []
 
 
 @pytest.mark.slow
@@ -58,7 +68,7 @@ def test_mythril_memory_cap_is_enforced(provider):
                 solc_path=str(binary.path), solc_version=str(binary.version), solc_kind=binary.kind,
                 contract="EtherBank", timeout_s=120)
     outcome = MythrilTool(execution_timeout=60, memory_mb=60).run(work)
-    assert outcome.state == "failed" and "memory" in outcome.message
+    assert outcome.state == "failed" and "memory" in outcome.message and outcome.infrastructure
 
 
 def test_missing_mythril_environment_is_reported_not_fatal(tmp_path, monkeypatch):

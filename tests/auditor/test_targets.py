@@ -190,7 +190,8 @@ def test_framework_without_own_sources_mentions_excluded_tests(tmp_path):
     (tmp_path / "foundry.toml").write_text('[profile.default]\nsrc = "src"\n')
     (tmp_path / "src").mkdir()
     write(tmp_path / "test" / "A.t.sol")
-    with pytest.raises(TargetError, match=r"no Solidity files under .*foundry project.*1 test/script file"):
+    with pytest.raises(TargetError,
+                       match=r"no Solidity files under .*foundry project.*1 test/script file.*--include-tests"):
         load_target(tmp_path)
     assert rel(load_target(tmp_path, include_tests=True)) == ["test/A.t.sol"]
 

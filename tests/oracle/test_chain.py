@@ -65,14 +65,17 @@ def test_packaged_abi_matches_artifacts(artifacts):
         assert packaged["bytecode"] == built["bytecode"], f"stale bytecode for {name}: re-sync"
 
 
-def test_chain_cli_up_deploy_down(tmp_path, artifacts, free_port):
+def test_chain_cli_up_deploy_down(tmp_path, artifacts):
+    import re
+
     env = {**os.environ, "SOLSENTRY_CHAIN_DIR": str(tmp_path)}
     exe = str(Path(sys.executable).parent / "solsentry")
-    port = str(free_port)
-    up = subprocess.run([exe, "chain", "up", "--port", port], capture_output=True, text=True, env=env, timeout=120)
+    # Port 0: the node binds a free port itself; `chain up` prints the URL it got.
+    up = subprocess.run([exe, "chain", "up", "--port", "0"], capture_output=True, text=True, env=env, timeout=120)
+    port = (re.search(r"http://127\.0\.0\.1:(\d+)", up.stdout) or [None, "0"])[1]
     try:
         assert up.returncode == 0, up.stderr
-        assert f"http://127.0.0.1:{port}" in up.stdout and "pid" in up.stdout
+        assert port != "0" and f"http://127.0.0.1:{port}" in up.stdout and "pid" in up.stdout
         again = subprocess.run([exe, "chain", "up", "--port", port], capture_output=True, text=True, env=env)
         assert "already running" in again.stdout
         dep = subprocess.run([exe, "chain", "deploy"], capture_output=True, text=True, env=env, timeout=120)

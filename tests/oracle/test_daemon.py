@@ -100,21 +100,33 @@ def _wait_final(client, ids, timeout=300.0, nodes=()):
     return pending
 
 
-def test_round_trip(hardhat_node, tmp_path, free_port):
+def test_round_trip(hardhat_node, tmp_path):
     import urllib.request
 
+    from testsupport.waiting import wait_for
+
     w3, client, (node,), deployment = _setup(hardhat_node, tmp_path)
-    node.extra["SOLSENTRY_METRICS_PORT"] = str(free_port)
+    # Port 0: the node binds a free port itself and writes it to the port file once it listens.
+    port_file = tmp_path / "metrics.port"
+    node.extra.update({"SOLSENTRY_METRICS_PORT": "0", "SOLSENTRY_METRICS_PORT_FILE": str(port_file)})
     node.start(deployment)
     try:
         request_id = _request(client, w3, _inline(VULNERABLE))
         assert not _wait_final(client, [request_id], timeout=180, nodes=[node]), node.log.read_text()[-3000:]
-        time.sleep(1.5)  # the next expire tick refreshes the wallet and pending gauges
-        metrics = urllib.request.urlopen(f"http://127.0.0.1:{free_port}/metrics", timeout=5).read().decode()
+        port = int(port_file.read_text())
+
+        def scraped() -> str | None:
+            # The node records its own confirmation, and an expire tick refreshes the wallet gauge,
+            # a moment after the chain says final.
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+            refreshed = "solsentry_oracle_wallet_balance_wei 0.0" not in text
+            return text if "solsentry_oracle_answers_total 1.0" in text and refreshed else None
+
+        metrics = wait_for(scraped, 120, "the metrics of the answered request", interval=0.3)
         assert "solsentry_oracle_requests_seen_total 1.0" in metrics
         assert "solsentry_oracle_answers_total 1.0" in metrics
         assert "solsentry_oracle_wallet_balance_wei" in metrics
-        health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{free_port}/healthz", timeout=5).read())
+        health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read())
         assert health["ok"] is True and health["jobs"].get("CONFIRMED") == 1
     finally:
         node.kill(signal.SIGTERM)

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 from eth_utils import keccak
+from testsupport.waiting import wait_for
 from web3 import Web3
 
 from oracle.chain.contracts import AuditOracleClient, RequestState
 from oracle.chain.deploy import deploy
-from oracle.chain.node import free_port
 
 _spec = importlib.util.spec_from_file_location("daemon_helpers", Path(__file__).with_name("test_daemon.py"))
 _h = importlib.util.module_from_spec(_spec)
@@ -92,7 +92,10 @@ def test_reorg_removes_an_unconfirmed_request(hardhat_node, tmp_path):
     try:
         snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
         doomed = _request(client, w3, _inline(VULNERABLE + "\n// doomed\n"))
-        time.sleep(2)  # the node polls: the request is 1 block deep, not confirmed
+        # The node polls: the request is 1 block deep, not confirmed (its cursor reaches the safe head).
+        safe_head = w3.eth.block_number - 3 + 1
+        wait_for(lambda: (_cursor(node) or -1) >= safe_head, 120, "the node to poll past the request's parent",
+                 fail=lambda: _alive(node))
         assert w3.provider.make_request("evm_revert", [snapshot])["result"] is True
         assert client.get_request(doomed).state == RequestState.NONE
         # Another requester, so the id differs (ids derive from requester and nonce, and the
@@ -102,7 +105,8 @@ def test_reorg_removes_an_unconfirmed_request(hardhat_node, tmp_path):
         for _ in range(4):
             w3.provider.make_request("evm_mine", [])
         assert not _wait_final(client, [survivor], timeout=120, nodes=[node])
-        time.sleep(1)
+        wait_for(lambda: _state(node, survivor) == "CONFIRMED", 120, "the node to record its confirmation",
+                 fail=lambda: _alive(node))
     finally:
         node.kill(signal.SIGTERM)
     import sqlite3
@@ -111,12 +115,39 @@ def test_reorg_removes_an_unconfirmed_request(hardhat_node, tmp_path):
     assert "0x" + doomed.hex() not in ids and "0x" + survivor.hex() in ids
 
 
+def _db(node, query: str, *args):
+    import sqlite3
+
+    if not (node.dir / "jobs.sqlite").exists():   # connecting would create it
+        return None
+    with contextlib.closing(sqlite3.connect(node.dir / "jobs.sqlite", timeout=30)) as db:
+        try:
+            return db.execute(query, args).fetchone()
+        except sqlite3.OperationalError:            # the node has not created its tables yet
+            return None
+
+
+def _cursor(node) -> int | None:
+    row = _db(node, "SELECT MAX(block) FROM cursors")
+    return row[0] if row else None
+
+
+def _state(node, request_id: bytes) -> str | None:
+    row = _db(node, "SELECT state FROM jobs WHERE request_id = ?", "0x" + request_id.hex())
+    return row[0] if row else None
+
+
+def _alive(node) -> None:
+    assert node.proc.poll() is None, f"{node.dir.name} exited:\n{node.log.read_text()[-3000:]}"
+
+
 class Proxy:
-    """A TCP proxy in front of the Hardhat node that can be unplugged and plugged back."""
+    """A TCP proxy in front of the Hardhat node that can be unplugged and plugged back. The first
+    start binds a free port (0) itself; a restart binds the same one again (the node keeps its URL)."""
 
     def __init__(self, upstream_port: int) -> None:
         self.upstream = upstream_port
-        self.port = free_port()
+        self.port = 0
         self._server: socket.socket | None = None
         self._conns: list[socket.socket] = []
 
@@ -124,6 +155,7 @@ class Proxy:
         server = socket.socket()
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         server.bind(("127.0.0.1", self.port))
+        self.port = server.getsockname()[1]
         server.listen(64)
         self._server = server
         threading.Thread(target=self._accept, args=(server,), daemon=True).start()
@@ -178,9 +210,12 @@ def test_rpc_outage_and_catch_up(hardhat_node, tmp_path):
     try:
         first = _request(client, w3, _inline(VULNERABLE + "\n// before\n"))
         assert not _wait_final(client, [first], timeout=120, nodes=[node])
+        outages = node.log.read_text().count("RPC unavailable")
         proxy.stop()
         during = [_request(client, w3, _inline(VULNERABLE + f"\n// during {i}\n")) for i in range(3)]
-        time.sleep(4)
+        # The node has met the outage (and goes on): it logs each failed tick.
+        wait_for(lambda: node.log.read_text().count("RPC unavailable") > outages, 120,
+                 "the node to notice the outage", fail=lambda: _alive(node))
         assert node.proc.poll() is None, "the node died while the RPC endpoint was down"
         assert all(client.get_request(r).state == RequestState.OPEN for r in during)
         proxy.start()

@@ -1,6 +1,6 @@
 """Real components for the hostile-input tests (issue 12): a canary secret outside every target,
-a `solsentry serve` on a free port, a Hardhat node with a deployed AuditOracle and oracle node
-processes, and an `npm` stand-in that records being run.
+a `solsentry serve` (tests/lib/testsupport/servers.py), oracle node processes with a deployed AuditOracle
+on the root conftest's Hardhat node, and an `npm` stand-in that records being run.
 
 Test modules cannot import from here (pytest's importlib import mode), so fixtures hand out the
 helpers. Everything a fixture starts is stopped afterwards, pass or fail.
@@ -16,30 +16,17 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
+from testsupport import servers
+from testsupport.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 EXE = str(Path(sys.executable).parent / "solsentry")
 PASSWORD = "correct horse battery staple"
-
-def wait_for(condition, timeout: float, what: str, interval: float = 0.2, fail=None):
-    """Poll `condition()` until it returns something truthy; `fail()` may raise early (a dead process)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if fail is not None:
-            fail()
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 # ---- the canary ---------------------------------------------------------------------------------------
@@ -104,63 +91,18 @@ def npm_trap(tmp_path) -> NpmTrap:
     return NpmTrap(tmp_path)
 
 
-# ---- a real `solsentry serve` -------------------------------------------------------------------------
-class Server:
-    def __init__(self, data: Path, env: dict | None = None) -> None:
-        from oracle.chain.node import free_port
+# ---- a real `solsentry serve` (tests/lib/testsupport/servers.py) ------------------------------------
+class Server(servers.Server):
+    """The shared server, with the rate limit out of the way; `call` gives (status, body)."""
 
-        self.data, self.port = data, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "SOLSENTRY_API_DATA_DIR": str(data), "SOLSENTRY_API_POLL_INTERVAL_S": "0.1",
-                    "SOLSENTRY_API_RATE_LIMIT_PER_MINUTE": "100000", **(env or {})}
-        self.log_path = data.parent / f"serve-{self.port}.log"
-        self.proc: subprocess.Popen | None = None
+    ENV: ClassVar[dict[str, str]] = {"SOLSENTRY_API_RATE_LIMIT_PER_MINUTE": "100000"}
 
-    def key(self) -> str:
-        return subprocess.run([EXE, "api-key", "create", "--name", "security"], env=self.env, capture_output=True,
-                              text=True, check=True, timeout=120).stdout.strip()
-
-    def start(self, timeout: float = 120) -> Server:
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([EXE, "serve", "--port", str(self.port)], env=self.env, stdout=log,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-
-        def up() -> bool:
-            try:
-                urllib.request.urlopen(f"{self.url}/healthz", timeout=2).close()
-                return True
-            except OSError:
-                return False
-
-        wait_for(up, timeout, "the server to answer /healthz", fail=self._alive)
-        return self
-
-    def _alive(self) -> None:
-        assert self.proc is not None and self.proc.poll() is None, f"server exited: {self.log()}"
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(30)
+    def key(self, name: str = "security") -> str:
+        return super().key(name)
 
     def call(self, method: str, path: str, body: bytes | None = None, key: str | None = None,
              ctype: str = "application/json") -> tuple[int, bytes]:
-        headers = {"Content-Type": ctype} if body is not None else {}
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        req = urllib.request.Request(self.url + path, data=body, headers=headers, method=method)
-        try:
-            with urllib.request.urlopen(req, timeout=60) as r:
-                return r.status, r.read()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read()
+        return super().call(method, path, body, key, ctype)[:2]
 
     def wait_done(self, key: str, audit_id: str, timeout: float = 600) -> tuple[dict, bytes]:
         """The finished audit's status document, and its raw bytes."""
@@ -174,42 +116,10 @@ class Server:
 
 @pytest.fixture
 def make_server() -> Iterator:
-    made: list[Server] = []
-
-    def make(data: Path, env: dict | None = None) -> Server:
-        made.append(Server(data, env))
-        return made[-1]
-
-    try:
-        yield make
-    finally:
-        for s in made:
-            s.stop()
+    yield from servers.servers(Server)
 
 
-# ---- a Hardhat chain and oracle nodes -----------------------------------------------------------------
-@pytest.fixture(scope="session")
-def artifacts() -> Path:
-    out = subprocess.run([str(ROOT / "node_modules" / ".bin" / "hardhat"), "compile", "--quiet"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stdout + out.stderr
-    return ROOT / "artifacts"
-
-
-@pytest.fixture(scope="module")
-def hardhat_node(tmp_path_factory, artifacts):
-    from oracle.chain import node
-    from oracle.config import OracleSettings
-
-    settings = OracleSettings(chain_dir=tmp_path_factory.mktemp("chain"))
-    info, started = node.start(settings, port=node.free_port())
-    assert started
-    try:
-        yield info
-    finally:
-        node.stop(settings)
-
-
+# ---- oracle nodes on the root conftest's Hardhat chain ------------------------------------------------
 class OracleNode:
     """A deployed AuditOracle with one registered signer, and that signer's `solsentry oracle run`."""
 

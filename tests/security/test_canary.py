@@ -39,12 +39,6 @@ contract Drain {
 """
 
 
-# solc-js >= 0.6 is WebAssembly: V8 reserves ~10 GB of address space for it, so under the API's default
-# address-space cap (SOLSENTRY_API_AUDIT_MEMORY_MB=4096, RLIMIT_AS) solc 0.8.30 cannot even load and every
-# 0.8 file fails with "compile server exited unexpectedly" (reported). The canary needs a compiled clean file.
-NO_MEMORY_CAP = "0"
-
-
 def _importer(name: str, spec: str) -> str:
     return f'// SPDX-License-Identifier: MIT\npragma solidity 0.8.30;\nimport "{spec}";\ncontract {name} {{}}\n'
 
@@ -173,7 +167,7 @@ def _multipart(data: bytes, options: dict) -> tuple[bytes, str]:
 
 
 def test_api_json_and_zip(canary, tmp_path, make_server):
-    server = make_server(tmp_path / "api", {"SOLSENTRY_API_AUDIT_MEMORY_MB": NO_MEMORY_CAP})
+    server = make_server(tmp_path / "api")      # the default memory cap: solc-js 0.8 runs under it
     key = server.key()
     server.start()
     files, offending = hostile_files(canary, canary.deep_relative())

@@ -29,8 +29,6 @@ contract Drain {
     }
 }
 """
-# See test_canary.py: under the API's default address-space cap solc-js 0.8 (WebAssembly) cannot load.
-NO_MEMORY_CAP = "0"
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +62,7 @@ def test_the_npm_trap_catches_an_install(npm_trap, tmp_path, uncached):
 
 
 def test_api_never_installs_a_compiler(make_server, npm_trap, tmp_path, uncached):
-    server = make_server(tmp_path / "api", {**npm_trap.env, "SOLSENTRY_API_AUDIT_MEMORY_MB": NO_MEMORY_CAP})
+    server = make_server(tmp_path / "api", npm_trap.env)
     key = server.key()
     server.start()
     options = {"tools": ["slither"], "review": "none"}
@@ -77,7 +75,8 @@ def test_api_never_installs_a_compiler(make_server, npm_trap, tmp_path, uncached
         ids[name] = json.loads(body)["id"]
     for name, audit_id in ids.items():
         done, _ = server.wait_done(key, audit_id)
-        assert done["status"] == "done", (name, done)
+        # nothing analyzed is a failure (with the reason); a failed audit keeps its report
+        assert done["status"] == ("failed" if name == "alone" else "done"), (name, done)
         code, body = server.call("GET", f"/v1/audits/{audit_id}/report?format=json", key=key)
         assert code == 200, body
         files = {f["path"]: f for f in json.loads(body)["files"]}

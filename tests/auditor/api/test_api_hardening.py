@@ -123,7 +123,9 @@ def test_state_is_private_and_results_are_cached_in_the_data_dir(hardened):
 def test_control_characters_from_the_compiler_are_escaped(hardened, solsentry, tmp_path):
     s, key = hardened
     audit_id = _submit(s, key, {"A.sol": HOSTILE})
-    assert _wait(s, key, audit_id)["status"] == "done"
+    failed = _wait(s, key, audit_id)               # its only file did not compile: nothing analyzed
+    assert failed["status"] == "failed" and failed["report_url"], failed
+    assert not any(c in failed["error"] for c in RAW) and "\\x1b[2J" in failed["error"]
     report = json.loads(s.call("GET", f"/v1/audits/{audit_id}/report", key=key)[1])
     assert "\x1b[2J" in report["files"][0]["error"]             # JSON keeps the text (escaped by JSON itself)
     for fmt in ("md", "html"):

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from testsupport.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 BANK = (ROOT / "examples" / "EtherBank.sol").read_text()
@@ -151,7 +152,11 @@ def test_sigkill_with_20_audits_queued_and_restart(make_server, tmp_path):
     key = s.key()
     s.start("--workers", "2")
     ids = [_submit(s, key, {f"C{i}.sol": BANK + f"\n// variant {i}\n"})["id"] for i in range(20)]
-    time.sleep(4)                                              # some running, most queued
+
+    def running() -> bool:                                     # some running, most queued
+        return any(json.loads(s.call("GET", f"/v1/audits/{i}", key=key)[1])["status"] != "queued" for i in ids)
+
+    wait_for(running, 300, "an audit to start", fail=s._alive)
     s.stop(signal.SIGKILL)
     s.start("--workers", "2")
     docs = [_wait(s, key, i, timeout=600) for i in ids]

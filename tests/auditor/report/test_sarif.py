@@ -9,6 +9,7 @@ import pytest
 from jsonschema import Draft4Validator
 
 from auditor.report.formats import get_format
+from auditor.report.model import Report, SourceFile, ToolRun, ToolState
 from auditor.report.sarif import FINGERPRINT_KEY, SRCROOT, artifact_uri, rule_id
 
 
@@ -137,3 +138,31 @@ def test_failed_tool_runs_become_notifications(sarif, empty_report):
 def test_artifact_uris_are_relative_references(path, uri):
     assert artifact_uri(path) == uri
     assert urlsplit(uri).scheme == ""
+
+
+def test_an_incomplete_audit_is_not_successful(empty_report, sarif_validator):
+    # One own file did not compile (its Slither run is skipped for that reason: the file says why, once),
+    # and Mythril was not installed for the other: two notifications, and no successful execution.
+    report = empty_report.model_copy(update={
+        "files": [SourceFile(path="contracts/Old.sol", sha256="a" * 64, status="error",
+                             error="solc 0.4.25 is not installed"),
+                  SourceFile(path="contracts/Ok.sol", solc="0.8.30", sha256="b" * 64)],
+        "tool_runs": [ToolRun(tool="slither", unit="contracts/Old.sol", state=ToolState.SKIPPED,
+                              message="not compiled"),
+                      ToolRun(tool="slither", unit="contracts/Ok.sol", state=ToolState.OK),
+                      ToolRun(tool="mythril", unit="contracts/Ok.sol:Ok", state=ToolState.SKIPPED,
+                              message="mythril is not installed")],
+    })
+    report = Report.model_validate(report.model_dump(exclude={"complete"}))   # complete derived from the above
+    assert report.complete is False
+    log = json.loads(get_format("sarif").render(report))
+    assert not sorted(sarif_validator.iter_errors(log), key=str)
+    (run,) = log["runs"]
+    (invocation,) = run["invocations"]
+    assert invocation["executionSuccessful"] is False
+    notes = invocation["toolExecutionNotifications"]
+    assert [n["descriptor"]["id"] for n in notes] == ["file-not-analyzed", "tool-skipped"]
+    assert notes[0]["message"]["text"] == "contracts/Old.sol could not be analyzed: solc 0.4.25 is not installed"
+    assert notes[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "contracts/Old.sol"
+    assert notes[1]["level"] == "warning" and "mythril is not installed" in notes[1]["message"]["text"]
+    assert run["properties"]["complete"] is False

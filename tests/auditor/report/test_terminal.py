@@ -22,7 +22,8 @@ def test_findings_table_failures_and_summary(report):
     assert "Tool failures" in out
     assert "solc <0.4.24> | exited with code 1" in out
     assert out.rstrip().splitlines()[-1] == (
-        "4 findings: 1 high, 1 medium, 1 low, 1 informational (1 suppressed); 2 tool runs failed or timed out")
+        "4 counted findings: 1 high, 1 medium, 1 low, 1 informational; 1 suppressed (not counted); "
+        "2 tool runs failed or timed out")
 
 
 def test_suppressed_on_request(report):
@@ -32,4 +33,4 @@ def test_suppressed_on_request(report):
 def test_empty_report(empty_report):
     out = _render(empty_report)
     assert "Findings" not in out
-    assert summary_line(empty_report).plain == "0 findings: 0 high, 0 medium, 0 low, 0 informational"
+    assert summary_line(empty_report).plain == "0 counted findings: 0 high, 0 medium, 0 low, 0 informational"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from auditor.config import PROJECT_ROOT, get_settings
+from auditor.tools.mythril_launcher import BUDGET_MARK
 
 SOLIDITY = Path(__file__).resolve().parents[2] / "fixtures" / "solidity"
 LAUNCHER = PROJECT_ROOT / "auditor" / "tools" / "mythril_launcher.py"
@@ -49,9 +50,12 @@ def _mythril(target: Path, binary, tmp_path: Path) -> dict:
     env = {**os.environ, "SOLC": str(binary.path), "SOLSENTRY_SOLC_VERSION": str(binary.version),
            "MYTHRIL_DIR": str(tmp_path / "mythril")}
     python = get_settings().mythril_env / "bin" / "python"
+    # A budget far above what these contracts need, so that Mythril explores them completely however
+    # loaded the machine is; the launcher says on stderr when a budget ran out (then findings may lack).
     out = subprocess.run([str(python), str(LAUNCHER), "analyze", str(target), "-o", "json",
-                          "--execution-timeout", "40", "-t", "2"],
-                         env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+                          "--execution-timeout", "600", "-t", "2"],
+                         env=env, capture_output=True, text=True, timeout=840, cwd=tmp_path)
+    assert BUDGET_MARK not in out.stderr, out.stderr[-2000:]
     return json.loads(out.stdout)
 
 
