@@ -54,6 +54,7 @@ class Location(BaseModel):
     end_line: int = Field(ge=1)
     contract: str | None = None
     function: str | None = None
+    pc: int | None = Field(None, ge=0, description="Program counter, for a finding in bytecode (file: 'runtime')")
 
 
 class Reporter(BaseModel):
@@ -114,6 +115,8 @@ def finding_id(category: str, swc: str | None, loc: Location, anchor: Location |
     functions). Without it, findings that share their most specific place would share an id."""
     parts: list[object] = [category, swc or "", loc.file, loc.start_line, loc.end_line, loc.contract or "",
                            loc.function or ""]
+    if loc.pc is not None:
+        parts += ["pc", loc.pc]
     if anchor is not None and anchor != loc:
         parts += ["@", anchor.file, anchor.start_line, anchor.end_line, anchor.contract or "", anchor.function or ""]
     return _sha(*parts)

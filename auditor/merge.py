@@ -18,6 +18,8 @@ def classify(raw: RawFinding) -> tuple[str | None, Category]:
 
 
 def _overlap(a: Location, b: Location) -> bool:
+    if a.pc is not None or b.pc is not None:       # bytecode: the same place is the same program counter
+        return a.file == b.file and a.pc == b.pc
     return a.file == b.file and a.start_line <= b.end_line and b.start_line <= a.end_line
 
 
@@ -27,7 +29,7 @@ def _span(loc: Location) -> int:
 
 def _order(loc: Location) -> tuple:
     """A total order of places (ties of span broken the same way whatever order tools reported in)."""
-    return loc.file, loc.start_line, loc.end_line, loc.contract or "", loc.function or ""
+    return loc.file, loc.start_line, loc.end_line, loc.contract or "", loc.function or "", loc.pc or 0
 
 
 class _Group:
@@ -80,7 +82,7 @@ def merge(raws: Iterable[RawFinding], read_lines: Callable[[str], list[str]]) ->
     for raw in raws:
         swc, category = classify(raw)
         locs = [Location(file=loc.file, start_line=max(1, loc.start_line), end_line=max(loc.start_line, loc.end_line),
-                         contract=loc.contract, function=loc.function) for loc in raw.locations]
+                         contract=loc.contract, function=loc.function, pc=loc.pc) for loc in raw.locations]
         # The same file analyzed through two compilation units reports the same thing twice.
         key = (raw.tool, raw.detector, tuple(locs))
         if key in seen:

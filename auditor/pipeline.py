@@ -1,72 +1,44 @@
-"""`audit(target, options) -> Report`: the one path every caller (CLI, API, oracle, eval) uses."""
+"""`audit(target, options) -> Report`: the one path every caller (CLI, API, oracle, eval) uses.
+
+The pipeline names no tool: it schedules (tool, unit) pairs by each tool's SCOPE, from the
+registry (auditor/tools/registry.py). File-scope tools with `analyze_compiled` run inside the file
+stage on its compile output (auditor/stages.py); every other pair runs through `auditor.units`.
+A target is a path (auditor/targets) or runtime code (auditor/targets/bytecode.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
+import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
-from auditor import __version__, compiled, executors
+from auditor import __version__, compiled
 from auditor.cache import ResultCache, outcome_from_json, outcome_to_json
 from auditor.config import get_settings
 from auditor.errors import AuditorError
 from auditor.merge import merge
-from auditor.report.model import Report, SourceFile, ToolInfo, ToolRun, ToolState, is_complete, summarize
-from auditor.solc.provider import SolcProvider
-from auditor.solc.sources import compilation_unit, unit_constraints
-from auditor.stages import Deployable, FileStage, run_file_stage, worker_init
+from auditor.options import AuditOptions, Progress
+from auditor.plan import Planned, plan
+from auditor.report.model import BytecodeInfo, Report, SourceFile, ToolInfo, ToolRun, ToolState, is_complete, summarize
+from auditor.runtime import executors
+from auditor.stages import FileStage, run_file_stage, stage_from_json, stage_to_json, worker_init
 from auditor.suppress import apply_baseline, apply_inline, load_baseline
 from auditor.targets import Target, load_target
-from auditor.tools.base import RawFinding, Tool, ToolOutcome, Work
-from auditor.tools.registry import TOOL_NAMES, get_tool
+from auditor.targets.bytecode import UNIT, BytecodeTarget
+from auditor.tools.base import RawFinding, Tool, scopes
+from auditor.tools.registry import get_tool, tool_names
+from auditor.units import Unit, jobs, run_outcome, run_units, skip, tick, tool_key
 
+__all__ = ["AuditOptions", "Progress", "audit"]
 log = logging.getLogger(__name__)
-Progress = Callable[[str, int, int], None]   # (stage, done, total)
 
 
-@dataclass
-class AuditOptions:
-    tools: tuple[str, ...] = TOOL_NAMES
-    jobs: int | None = None
-    mythril_timeout: int | None = None
-    use_cache: bool = True
-    include_dependencies: bool = False
-    include_tests: bool = False
-    baseline: Path | None = None
-    # "embedded": the bundled review model judges findings and adds its own; "none": tools only.
-    review: str = "embedded"
-    review_model: Path | None = None      # a trained model directory instead of the bundled one
-    # --review llm: the model (local directory, hub id or OpenAI-compatible base URL) and its options
-    llm_model: str | None = None
-    llm_adapter: str | None = None
-    llm_model_name: str | None = None
-    # Where the file stages run: "local" processes or "ray" tasks (on ray_address, or a local instance)
-    executor: str = "local"
-    ray_address: str | None = None
-    # Directories outside the target that its imports may read (CLI --allow-path; auditor/sandbox.py).
-    allow_paths: tuple[str, ...] = ()
-    # An audit run for someone else (API, oracle): only the submitted files are read, no enclosing
-    # project is consulted, and no compiler is installed (only cached ones are used).
-    hosted: bool = False
-    progress: Progress | None = field(default=None, repr=False)
-
-
-@dataclass
-class _Planned:
-    work: Work
-    key: str                      # cache key of the file stage (sources + compilers to try + tool versions)
-    deps: tuple[str, ...] = ()    # the dependency entries of `files` this file's plan created
-    note: str | None = None       # why the project's configured compiler was not used, if it was not
-
-
-def audit(path: str | Path, options: AuditOptions | None = None) -> Report:
+def audit(path: str | Path | BytecodeTarget, options: AuditOptions | None = None) -> Report:
     options = options or AuditOptions()
     started = time.monotonic()
     settings = get_settings()
@@ -74,27 +46,39 @@ def audit(path: str | Path, options: AuditOptions | None = None) -> Report:
 
     if options.review not in REVIEW_NAMES:
         raise AuditorError(f"unknown review {options.review!r}; available: {', '.join(REVIEW_NAMES)}")
-    unknown = [t for t in options.tools if t not in TOOL_NAMES]
+    known = tool_names()
+    unknown = [t for t in options.tools if t not in known]
     if unknown or not options.tools:
         raise AuditorError(f"unknown tool(s) {', '.join(unknown) or '(none given)'}; available: "
-                           f"{', '.join(TOOL_NAMES)}")
+                           f"{', '.join(known)}")
+    tools = {n: get_tool(n, **options.settings_for(n)) for n in options.tools}
+    cache_store = ResultCache(settings.results_path, enabled=options.use_cache)
+    if isinstance(path, BytecodeTarget):
+        report = _audit_bytecode(path, tools, cache_store, options)
+    else:
+        report = _audit_sources(path, tools, cache_store, options, settings.max_source_bytes)
+    return report.model_copy(update={"duration_s": round(time.monotonic() - started, 3)})
+
+
+def _audit_sources(path: str | Path, tools: dict[str, Tool], cache_store: ResultCache, options: AuditOptions,
+                   max_bytes: int) -> Report:
     target = load_target(path, include_tests=options.include_tests, allow_paths=options.allow_paths,
                          hosted=options.hosted)
     accepted = load_baseline(options.baseline) if options.baseline else set()
-    tools = {n: get_tool(n, execution_timeout=options.mythril_timeout) if n == "mythril" else get_tool(n)
-             for n in options.tools}
-    cache_store = ResultCache(settings.results_path, enabled=options.use_cache)
     runs: list[ToolRun] = []
     files: dict[str, SourceFile] = {}
     raws: list[RawFinding] = []
 
-    planned = _plan(target, files, tools, settings.max_source_bytes, install=not options.hosted)
-    stages = _file_stages(planned, tools, cache_store, options, runs, files, raws)
-    compiled.record(planned, stages, files)   # the compiler that worked: into the report, and for Mythril
-
-    mythril = tools.get("mythril")
-    if mythril is not None:
-        _mythril_stage(mythril, planned, stages, cache_store, options, runs, raws)
+    planned = plan(target, files, max_bytes, install=not options.hosted)
+    in_stage = {n: t for n, t in tools.items() if "file" in scopes(t) and t.COMPILED_OUTPUTS and not t.unavailable()}
+    stages, cached = _file_stages(planned, in_stage, cache_store, options, files)
+    compiled.record(planned, stages, files)   # the compiler that worked: into the report, and for later tools
+    for tool in tools.values():
+        if "file" in scopes(tool):
+            _file_runs(tool, tool.NAME in in_stage, planned, stages, cached, files, cache_store, options, runs, raws)
+    for tool in tools.values():
+        if "contract" in scopes(tool):
+            run_units(tool, _contract_units(tool, planned, stages), cache_store, options, runs, raws)
 
     lines = _line_reader(target)
     findings = merge(raws, lines)
@@ -102,22 +86,47 @@ def audit(path: str | Path, options: AuditOptions | None = None) -> Report:
         findings = [f for f in findings if not target.is_dependency(target.root / f.primary.file)]
     apply_inline(findings, lines)
     apply_baseline(findings, accepted)
-    infos = []
-    for name, tool in tools.items():
-        mine = [r for r in runs if r.tool == name]
-        infos.append(ToolInfo(name=name, version=tool.version(), runs=len(mine),
-                              **{s.value: sum(r.state == s for r in mine) for s in ToolState}))
-    report = Report(
-        solsentry_version=__version__, target=str(path), target_kind=target.kind, tools=infos,
-        tool_runs=sorted(runs, key=lambda r: (r.tool, r.unit)),
-        files=sorted(files.values(), key=lambda f: (f.dependency, f.path)),
-        findings=findings, summary=summarize(findings),
-        # Whether findings may be missing: a file not analyzed, a tool run not finished.
-        complete=is_complete(list(files.values()), runs),
-    )
+    report = _report(str(path), target.kind, tools, runs, list(files.values()), findings)
     if options.review != "none":
         report = _review(report, target, options)
-    return report.model_copy(update={"duration_s": round(time.monotonic() - started, 3)})
+    return report
+
+
+def _audit_bytecode(target: BytecodeTarget, tools: dict[str, Tool], cache_store: ResultCache,
+                    options: AuditOptions) -> Report:
+    """The tools whose SCOPE includes "bytecode" on the runtime code (one unit, `UNIT`). There are
+    no sources: no review, no inline suppressions or baseline."""
+    chosen = {n: t for n, t in tools.items() if "bytecode" in scopes(t)}
+    if not chosen:
+        raise AuditorError(f"none of the tools {', '.join(tools)} analyzes bytecode")
+    runs: list[ToolRun] = []
+    raws: list[RawFinding] = []
+    with tempfile.TemporaryDirectory(prefix="solsentry-code-") as tmp:
+        work = target.work(Path(tmp))
+        for tool in chosen.values():
+            unit = Unit(UNIT, work, tool_key(tool, "bytecode", target.sha256()))
+            run_units(tool, [unit], cache_store, options, runs, raws)
+    findings = merge(raws, lambda _file: [])
+    info = BytecodeInfo(codehash=target.codehash, code_size=len(target.code), address=target.address,
+                        chain_id=target.chain_id)
+    return _report(target.name, "bytecode", chosen, runs, [], findings, bytecode=info)
+
+
+def _report(name: str, kind: str, tools: dict[str, Tool], runs: list[ToolRun], files: list[SourceFile],
+            findings: list, bytecode: BytecodeInfo | None = None) -> Report:
+    infos = []
+    for tool_name, tool in tools.items():
+        mine = [r for r in runs if r.tool == tool_name]
+        infos.append(ToolInfo(name=tool_name, version=tool.version(), runs=len(mine),
+                              **{s.value: sum(r.state == s for r in mine) for s in ToolState}))
+    return Report(
+        solsentry_version=__version__, target=name, target_kind=kind, tools=infos,
+        tool_runs=sorted(runs, key=lambda r: (r.tool, r.unit)),
+        files=sorted(files, key=lambda f: (f.dependency, f.path)),
+        findings=findings, summary=summarize(findings), bytecode=bytecode,
+        # Whether findings may be missing: a file not analyzed, a tool run not finished.
+        complete=is_complete(files, runs),
+    )
 
 
 def _review(report: Report, target: Target, options: AuditOptions) -> Report:
@@ -133,7 +142,7 @@ def _review(report: Report, target: Target, options: AuditOptions) -> Report:
     reviewer = get_reviewer(options.review, **kwargs)
     if reviewer is None:
         return report
-    _tick(options, "review", 0, 1)
+    tick(options, "review", 0, 1)
     sources = {}
     for f in report.files:
         if not f.dependency and f.status == "compiled":
@@ -142,95 +151,46 @@ def _review(report: Report, target: Target, options: AuditOptions) -> Report:
             except OSError:
                 continue
     reviewed = apply_review(report, reviewer, sources)
-    _tick(options, "review", 1, 1)
+    tick(options, "review", 1, 1)
     return reviewed
 
 
-def _plan(target: Target, files: dict[str, SourceFile], tools: dict[str, Tool], max_bytes: int,
-          install: bool = True) -> list[_Planned]:
-    provider = SolcProvider(install=install)
-    allow = tuple(target.sandbox.as_args()) if target.sandbox else ()
-    remaps = tuple(str(r) for r in target.remappings)
-    include = tuple(str(p) for p in target.include_roots)
-    versions = "|".join(f"{n}={t.version()}" for n, t in sorted(tools.items()) if t.SCOPE == "file")
-    planned = []
-    _refused_links(target, files)
-    for src in target.sources:
-        rel = target.relpath(src)
-        data = src.read_bytes()
-        entry = SourceFile(path=rel, sha256=hashlib.sha256(data).hexdigest())
-        files[rel] = entry
-        if len(data) > max_bytes:
-            entry.status, entry.error = "error", (
-                f"file is {len(data) / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit "
-                "(SOLSENTRY_MAX_SOURCE_BYTES)")
-            continue
-        try:
-            unit = compilation_unit([src], target.remappings, target.include_roots, target.sandbox)
-            refused = [why for sf in unit.values() for why in sf.refused.values()]
-            if refused:
-                entry.status, entry.error = "error", "; ".join(dict.fromkeys(refused))
-                continue
-            # The compilers to try in order: the project's, the newest allowed, older fallbacks.
-            choice = compiled.candidates_for(provider, target, src,
-                                             [(target.relpath(p), c) for p, c in unit_constraints(unit)])
-        except AuditorError as exc:
-            entry.status, entry.error = "error", str(exc)
-            continue
-        entry.solc = choice.first.version
-        members = sorted(unit)
-        deps = []
-        for dep in members:
-            drel = target.relpath(dep)
-            if drel not in files and target.is_dependency(dep):
-                files[drel] = SourceFile(path=drel, sha256=hashlib.sha256(dep.read_bytes()).hexdigest(),
-                                         dependency=True, solc=choice.first.version)
-                deps.append(drel)
-        names = tuple(target.relpath(p) for p in members)
-        content = hashlib.sha256()
-        for p, n in zip(members, names, strict=True):
-            content.update(n.encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
-        work = Work(root=str(target.root), file=rel, unit=names, remappings=remaps, include=include, allow=allow,
-                    **compiled.work_fields(choice))
-        key = ResultCache.key("file-stage", rel, content.hexdigest(), choice.key(), remaps, versions)
-        planned.append(_Planned(work, key, tuple(deps), choice.note))
-    return planned
-
-
-def _refused_links(target: Target, files: dict[str, SourceFile]) -> None:
-    """Own `.sol` entries that are symbolic links to outside the project: errors of the audit (the
-    sandbox refuses them), not silently skipped. Their hash is of the link text, as git stores it."""
-    rule = target.sandbox.rule if target.sandbox else "only files inside the audited project may be read"
-    for link, why in target.skipped:
-        if "outside the project root" not in why:
-            continue
-        rel = Path(os.path.relpath(link, target.root)).as_posix()
-        files[rel] = SourceFile(path=rel, sha256=hashlib.sha256(os.readlink(link).encode()).hexdigest(),
-                                status="error", error=f"{rel} refused: a symbolic link leads outside the project "
-                                                      f"({rule})")
-
-
-def _file_stages(planned: list[_Planned], tools: dict[str, Tool], cache_store: ResultCache, options: AuditOptions,
-                 runs: list[ToolRun], files: dict[str, SourceFile], raws: list[RawFinding]) -> dict[str, FileStage]:
-    """Compile every own file (and run Slither on it) in worker processes, or read the cache."""
-    with_slither = "slither" in tools
+def _file_stages(planned: list[Planned], in_stage: dict[str, Tool], cache_store: ResultCache,
+                 options: AuditOptions, files: dict[str, SourceFile]) -> tuple[dict[str, FileStage], set]:
+    """Compile every own file (and run the `in_stage` tools on its output) in worker processes, or
+    read the cache: the stage under its key, each tool's outcome under its own. Returns the stages
+    and the (tool, file) pairs whose outcome came from the cache."""
     results: dict[str, FileStage] = {}
-    todo = []
+    cached: set[tuple[str, str]] = set()
+    prior: dict[str, dict] = {}
+    todo: list[tuple[Planned, tuple[Tool, ...]]] = []
     for p in planned:
-        hit = cache_store.get(p.key + ("+slither" if with_slither else ""))
-        if hit is not None:
-            results[p.work.file] = _stage_from_json(hit)
+        hit = cache_store.get(p.key)
+        stage = stage_from_json(hit) if hit is not None else None
+        missing = list(in_stage.values()) if stage is None else []
+        if stage is not None and not stage.errors:
+            for name, tool in in_stage.items():
+                outcome = cache_store.get(tool_key(tool, "file", p.key))
+                if outcome is None:
+                    missing.append(tool)
+                else:
+                    stage.outcomes[name] = outcome_from_json(outcome)
+                    cached.add((name, p.work.file))
+        if stage is None or missing:
+            prior[p.work.file] = stage.outcomes if stage is not None else {}
+            todo.append((p, tuple(missing)))
         else:
-            todo.append(p)
+            results[p.work.file] = stage
     done = len(results)
-    _tick(options, "compile", done, len(planned))
+    tick(options, "compile", done, len(planned))
     if todo:
-        jobs = min(_jobs(options), len(todo))
-        pool = executors.pool(options.executor, jobs, options.ray_address, initializer=worker_init)
+        pool = executors.pool(options.executor, min(jobs(options), len(todo)), options.ray_address,
+                              initializer=worker_init)
         try:
-            futures: dict[Future, _Planned] = {pool.submit(run_file_stage, p.work, with_slither): p for p in todo}
+            futures: dict[Future, tuple[Planned, tuple[Tool, ...]]] = {
+                pool.submit(run_file_stage, p.work, run): (p, run) for p, run in todo}
             for fut in as_completed(futures):
-                p = futures[fut]
+                p, run = futures[fut]
                 try:
                     stage = fut.result()
                 except BrokenProcessPool:
@@ -238,94 +198,55 @@ def _file_stages(planned: list[_Planned], tools: dict[str, Tool], cache_store: R
                 except Exception as exc:  # a bug in a worker must not lose the other files' results
                     log.exception("file stage failed for %s", p.work.file)
                     stage = FileStage(errors=[f"internal error: {type(exc).__name__}: {exc}"], infrastructure=True)
-                results[p.work.file] = stage
-                # Only outcomes of the code are kept: a compile error of the source, Slither's findings.
+                # Only outcomes of the code are kept: a compile error of the source, the tools' findings.
                 if stage.cacheable:
-                    cache_store.put(p.key + ("+slither" if with_slither else ""), _stage_to_json(stage))
+                    cache_store.put(p.key, stage_to_json(stage))
+                for tool in run:
+                    outcome = stage.outcomes.get(tool.NAME)
+                    if outcome is not None and stage.cacheable and not outcome.infrastructure:
+                        cache_store.put(tool_key(tool, "file", p.key), outcome_to_json(outcome))
+                stage.outcomes = {**prior[p.work.file], **stage.outcomes}
+                results[p.work.file] = stage
                 done += 1
-                _tick(options, "compile", done, len(planned))
+                tick(options, "compile", done, len(planned))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-    cached = {p.work.file for p in planned if p not in todo}
     for p in planned:
-        stage = results[p.work.file]
-        entry = files[p.work.file]
+        stage, entry = results[p.work.file], files[p.work.file]
         if stage.errors:
             entry.status, entry.error = "error", _first_error(stage.errors)
-            if with_slither:
-                runs.append(ToolRun(tool="slither", unit=p.work.file, state=ToolState.SKIPPED,
-                                    message="not compiled"))
-            continue
-        if with_slither and stage.slither is not None:
-            o = stage.slither
-            runs.append(ToolRun(tool="slither", unit=p.work.file, state=ToolState(o.state), message=o.message,
-                                duration_s=round(o.duration_s, 3), findings=len(o.findings),
-                                cached=p.work.file in cached))
-            raws.extend(o.findings)
-    for entry in files.values():
-        if entry.status == "error" and with_slither and not any(r.unit == entry.path for r in runs):
-            runs.append(ToolRun(tool="slither", unit=entry.path, state=ToolState.SKIPPED, message="not compiled"))
-    return results
+    return results, cached
 
 
-def _mythril_stage(tool: Tool, planned: list[_Planned], stages: dict[str, FileStage], cache_store: ResultCache,
-                   options: AuditOptions, runs: list[ToolRun], raws: list[RawFinding]) -> None:
-    reason = tool.unavailable()
-    jobs: list[tuple[Work, Deployable, str]] = []
+def _file_runs(tool: Tool, in_stage: bool, planned: list[Planned], stages: dict[str, FileStage], cached: set,
+               files: dict[str, SourceFile], cache_store: ResultCache, options: AuditOptions,
+               runs: list[ToolRun], raws: list[RawFinding]) -> None:
+    """One file-scope tool's runs: its outcomes from the file stage, or its own run per compiled file."""
+    units = []
+    for p in planned:
+        stage = stages[p.work.file]
+        if stage.errors:
+            skip(tool, [p.work.file], "not compiled", runs)
+        elif not in_stage:
+            units.append(Unit(p.work.file, p.work, tool_key(tool, "file", p.key)))
+        elif (outcome := stage.outcomes.get(tool.NAME)) is not None:
+            run_outcome(tool, Unit(p.work.file, p.work, ""), runs, raws, outcome, (tool.NAME, p.work.file) in cached)
+    if not in_stage:
+        run_units(tool, units, cache_store, options, runs, raws)
+    done = {r.unit for r in runs if r.tool == tool.NAME}
+    skip(tool, [e.path for e in files.values() if e.status == "error" and e.path not in done], "not compiled", runs)
+
+
+def _contract_units(tool: Tool, planned: list[Planned], stages: dict[str, FileStage]) -> list[Unit]:
+    units = []
     for p in planned:
         stage = stages.get(p.work.file)
         if stage is None or stage.errors:
             continue
         for c in stage.contracts:
-            work = Work(**{**asdict(p.work), "contract": c.name})
-            key = ResultCache.key("mythril", p.key, c.name, tool.version(), tool.settings_key())
-            jobs.append((work, c, key))
-    if reason:
-        for work, c, _ in jobs:
-            runs.append(ToolRun(tool="mythril", unit=f"{work.file}:{c.name}", state=ToolState.SKIPPED,
-                                message=reason))
-        return
-
-    def one(item: tuple[Work, Deployable, str]) -> tuple[ToolOutcome, bool]:
-        work, _c, key = item
-        hit = cache_store.get(key)
-        if hit is not None:
-            return outcome_from_json(hit), True
-        outcome = tool.run(work)
-        # Findings, and a timeout under the budget in the key (settings_key), are outcomes of the code;
-        # a crash, a memory kill or a kill under a limit the key does not hold are not (re-run next time).
-        if not outcome.infrastructure:
-            cache_store.put(key, outcome_to_json(outcome))
-        return outcome, False
-
-    _tick(options, "mythril", 0, len(jobs))
-    with ThreadPoolExecutor(_jobs(options)) as pool:
-        futures = {pool.submit(one, item): item for item in jobs}
-        for i, fut in enumerate(as_completed(futures), 1):
-            work, c, _ = futures[fut]
-            try:
-                outcome, cached = fut.result()
-            except Exception as exc:
-                log.exception("mythril failed on %s:%s", work.file, c.name)
-                outcome, cached = ToolOutcome("failed", message=f"internal error: {exc}"), False
-            runs.append(ToolRun(tool="mythril", unit=f"{work.file}:{c.name}", state=ToolState(outcome.state),
-                                message=outcome.message, duration_s=round(outcome.duration_s, 3),
-                                findings=len(outcome.findings), cached=cached))
-            raws.extend(outcome.findings)
-            _tick(options, "mythril", i, len(jobs))
-
-
-def _stage_to_json(stage: FileStage) -> dict:
-    return {"errors": stage.errors, "warnings": stage.warnings, "contracts": [asdict(c) for c in stage.contracts],
-            "slither": outcome_to_json(stage.slither) if stage.slither else None,
-            "solc": list(stage.solc) if stage.solc else None, "solc_note": stage.solc_note}
-
-
-def _stage_from_json(d: dict) -> FileStage:
-    return FileStage(errors=d["errors"], warnings=d.get("warnings", 0),
-                     contracts=[Deployable(**c) for c in d["contracts"]],
-                     slither=outcome_from_json(d["slither"]) if d.get("slither") else None,
-                     solc=tuple(d["solc"]) if d.get("solc") else None, solc_note=d.get("solc_note"))
+            units.append(Unit(f"{p.work.file}:{c.name}", replace(p.work, contract=c.name),
+                              tool_key(tool, p.key, c.name)))
+    return units
 
 
 def _first_error(errors: list[str]) -> str:
@@ -341,13 +262,3 @@ def _line_reader(target: Target) -> Callable[[str], list[str]]:
         except OSError:
             return []
     return read
-
-
-def _jobs(options: AuditOptions) -> int:
-    return max(1, options.jobs or os.cpu_count() or 1)
-
-
-def _tick(options: AuditOptions, stage: str, done: int, total: int) -> None:
-    if options.progress is not None:
-        options.progress(stage, done, total)
-

@@ -1,13 +1,17 @@
-"""Work that runs in worker processes: compile a file once, list its deployable contracts,
-and run Slither on that compile output. Plain data in, plain data out (picklable)."""
+"""Work that runs in worker processes: compile a file once, list its deployable contracts, and
+run the file-scope tools that analyze that compile output (`Tool.analyze_compiled`, e.g. Slither
+in-process). Plain data in, plain data out (picklable)."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from auditor.tools.base import ToolOutcome, Work
+from auditor.tools.base import Tool, ToolOutcome, Work
+
+# What every file stage compiles (the deployable contracts); the tools add the outputs they need.
+BASE_OUTPUTS = ("evm.deployedBytecode.object",)
 
 
 @dataclass
@@ -23,7 +27,7 @@ class FileStage:
     errors: list[str] = field(default_factory=list)
     warnings: int = 0
     contracts: list[Deployable] = field(default_factory=list)
-    slither: ToolOutcome | None = None
+    outcomes: dict[str, ToolOutcome] = field(default_factory=dict)   # tool name -> its outcome on the file
     # The errors are this machine's (the compiler crashed or was killed, the worker died), not a
     # verdict on the code: the stage is not cached (see ToolOutcome.infrastructure).
     infrastructure: bool = False
@@ -34,28 +38,29 @@ class FileStage:
 
     @property
     def cacheable(self) -> bool:
-        return not self.infrastructure and not (self.slither is not None and self.slither.infrastructure)
+        """The compile verdict is an outcome of the code (each tool's outcome is cached on its own)."""
+        return not self.infrastructure
 
 
 def worker_init() -> None:
     logging.basicConfig(level=logging.ERROR)
 
 
-def run_file_stage(work: Work, with_slither: bool) -> FileStage:
+def run_file_stage(work: Work, tools: tuple[Tool, ...] = ()) -> FileStage:
     from auditor.errors import AuditorError
     from auditor.solc.compiler import compile_files
     from auditor.solc.fallback import compile_first
     from auditor.solc.settings import Candidate, CompilerSettings
     from auditor.solc.sources import Remapping
-    from auditor.tools.slither import SLITHER_OUTPUTS, analyze_output
 
+    outputs = tuple(dict.fromkeys(BASE_OUTPUTS + tuple(o for t in tools for o in t.COMPILED_OUTPUTS)))
     root = Path(work.root)
     candidates = [Candidate.from_tuple(t) for t in work.candidates] or [
         Candidate(work.solc_version, work.solc_path, work.solc_kind, CompilerSettings.from_json(work.solc_settings))]
 
     def compile_with(binary, settings):
         return compile_files([root / f for f in work.unit], root, [Remapping.parse(r) for r in work.remappings],
-                             binary=binary, outputs=SLITHER_OUTPUTS, ast=True, settings=settings,
+                             binary=binary, outputs=outputs, ast=True, settings=settings,
                              include=[Path(p) for p in work.include], timeout=work.timeout_s,
                              allow=[Path(p) for p in work.allow])
 
@@ -70,11 +75,22 @@ def run_file_stage(work: Work, with_slither: bool) -> FileStage:
     if result.errors:
         return FileStage(errors=result.errors, warnings=len(result.warnings), **meta)
     stage = FileStage(warnings=len(result.warnings), contracts=deployables(result.output, work.file, root), **meta)
-    if with_slither:
-        stage.slither = analyze_output(result.output, replace(work, solc_path=used.path, solc_version=used.version,
-                                                              solc_kind=used.kind,
-                                                              solc_settings=used.settings.to_json()))
+    compiled_work = replace(work, solc_path=used.path, solc_version=used.version, solc_kind=used.kind,
+                            solc_settings=used.settings.to_json())
+    for tool in tools:
+        stage.outcomes[tool.NAME] = tool.analyze_compiled(result.output, compiled_work)
     return stage
+
+
+def stage_to_json(stage: FileStage) -> dict:
+    return {"errors": stage.errors, "warnings": stage.warnings, "contracts": [asdict(c) for c in stage.contracts],
+            "solc": list(stage.solc) if stage.solc else None, "solc_note": stage.solc_note}
+
+
+def stage_from_json(d: dict) -> FileStage:
+    return FileStage(errors=d["errors"], warnings=d.get("warnings", 0),
+                     contracts=[Deployable(**c) for c in d["contracts"]],
+                     solc=tuple(d["solc"]) if d.get("solc") else None, solc_note=d.get("solc_note"))
 
 
 def deployables(output: dict, file: str, root: Path) -> list[Deployable]:

@@ -107,7 +107,7 @@ def crossval_cmd(data_dir: Path, dataset_dir: Path, fmt: str, report_path: Path,
     OUT/crossval.md.
     """
     from auditor.errors import AuditorError
-    from auditor.evaluation.scoring import to_json, to_markdown
+    from auditor.evaluation.rendering import to_json, to_markdown
     from finetune import crossval as cvm
     from finetune.data import read
     from finetune.errors import FinetuneError
@@ -219,7 +219,7 @@ def eval_cmd(review: str, llm_model: str | None, llm_adapter: str | None, llm_mo
     The embedded model was trained on SmartBugs-curated: its scores there are training-data scores
     (its held-out scores come from `solsentry finetune crossval`)."""
     from auditor.errors import AuditorError
-    from auditor.evaluation.scoring import to_json
+    from auditor.evaluation.rendering import to_json
     from auditor.review.base import apply_review
     from auditor.review.registry import get_reviewer
     from finetune import crossval as cvm

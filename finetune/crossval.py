@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.evaluation.dataset import LabelledDataset
-from auditor.evaluation.scoring import EvalScores, score
+from auditor.evaluation.results import EvalScores
+from auditor.evaluation.scoring import score
 from auditor.report.model import Report, summarize
 from auditor.review.base import Review
 from auditor.review.encoder import REVIEW_TOOL, EncoderReviewer, Scores, decide
@@ -149,7 +150,7 @@ def choose_detect(dataset: LabelledDataset, report: Report, cv: CrossValidation,
 
 def comparison_markdown(results: dict[str, EvalScores]) -> str:
     """One table per scope: per category, recall and precision of each variant (merged column)."""
-    from auditor.evaluation.scoring import SCORED_CATEGORIES
+    from auditor.evaluation.results import SCORED_CATEGORIES
 
     def cell(num: int, den: int) -> str:
         return "-" if not den else f"{num}/{den} ({100 * num / den:.1f} %)"

@@ -26,7 +26,8 @@ def canonical_bytes(report: Report, workdir: str | None = None) -> bytes:
     doc = json.loads(text)
     for key in _VOLATILE_TOP:
         doc.pop(key, None)
-    doc["target"] = "input"
+    if doc.get("target_kind") != "bytecode":     # a bytecode target is named by its address, not a path
+        doc["target"] = "input"
     for run in doc.get("tool_runs", []):
         for key in _VOLATILE_RUN:
             run.pop(key, None)

@@ -1,4 +1,8 @@
-"""Oracle settings: one pydantic-settings class, read from SOLSENTRY_* variables."""
+"""Oracle settings: one pydantic-settings class, read from `SOLSENTRY_<FIELD>` variables.
+
+The prefix is the auditor's too (`auditor.config.Settings`): the names are public and stay. So that the
+two never read one variable for two things, they share no field but `home` (checked below, at import).
+"""
 
 from __future__ import annotations
 
@@ -9,16 +13,18 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from auditor.config import PROJECT_ROOT, default_home
+from auditor.config import PROJECT_ROOT, HomeLayout, Settings, home_field, under_home
 
 
 class OracleSettings(BaseSettings):
+    """The oracle's own settings (the node, the chain, its audit jobs): `SOLSENTRY_<FIELD>`."""
+
     model_config = SettingsConfigDict(env_prefix="SOLSENTRY_", extra="ignore")
 
     # SOLSENTRY_HOME (auditor.config): the defaults of the paths below derive from it.
-    home: Path = Field(default_factory=default_home)
+    home: Path = home_field()
     # Where `solsentry chain up` keeps the node's PID, URL and log, and deployments land.
-    chain_dir: Path = Field(default_factory=lambda data: data["home"] / "chain")
+    chain_dir: Path = Field(default_factory=under_home(*HomeLayout.CHAIN))
     rpc_url: str = "http://127.0.0.1:8545"
     hardhat: Path = PROJECT_ROOT / "node_modules" / ".bin" / "hardhat"
     node_start_timeout_s: float = 30.0
@@ -27,8 +33,8 @@ class OracleSettings(BaseSettings):
     # Deployment file written by `solsentry chain deploy` (default: <chain_dir>/deployment.json).
     deployment: Path | None = None
     # The job store (SQLite, WAL): the node's memory across restarts.
-    db_path: Path = Field(default_factory=lambda data: data["home"] / "oracle" / "jobs.sqlite")
-    keystore_file: Path = Field(default_factory=lambda data: data["home"] / "oracle" / "keystore.json")
+    db_path: Path = Field(default_factory=under_home(*HomeLayout.ORACLE_DB))
+    keystore_file: Path = Field(default_factory=under_home(*HomeLayout.ORACLE_KEYSTORE))
     # Password of the keystore: read from this file (preferred; one line, trailing newline ignored),
     # else from SOLSENTRY_KEYSTORE_PASSWORD. Never from a command-line argument (see oracle/keystore.py).
     keystore_password_file: Path | None = None
@@ -82,14 +88,14 @@ class OracleSettings(BaseSettings):
     fetch_allow: list[str] = []
     # Redirects followed per fetch (http(s) only, each hop checked like the first URL).
     fetch_max_redirects: int = Field(default=5, ge=0, le=20)
-    # What one input may unpack to (auditor.archive.ArchiveLimits); over them: INPUT_TOO_LARGE.
+    # What one input may unpack to (auditor.archive_guard.ArchiveLimits); over them: INPUT_TOO_LARGE.
     archive_max_files: int = Field(default=5000, ge=1)
     archive_max_file_bytes: int = Field(default=2_000_000, ge=1)
     archive_max_total_bytes: int = Field(default=50_000_000, ge=1)
     archive_max_ratio: float = Field(default=100.0, gt=1)
     # Wall-clock budget of one audit; it runs in a child process that is killed at the budget (TIMEOUT).
     audit_timeout_s: float = Field(default=600.0, gt=0)
-    # Cap on the resident memory (RSS) of an audit's whole process tree (auditor.limits), MB; past
+    # Cap on the resident memory (RSS) of an audit's whole process tree (auditor.runtime.limits), MB; past
     # it the tree is killed (INTERNAL_ERROR). 0: none. Every solc-js compiler runs under the default.
     audit_memory_mb: int = Field(default=4096, ge=0)
     # Tools of source audits (JSON list in the environment); code (bytecode) audits run Mythril only.
@@ -109,14 +115,14 @@ class OracleSettings(BaseSettings):
     @field_validator("fetch_allow")
     @classmethod
     def _check_fetch_allow(cls, value: list[str]) -> list[str]:
-        from oracle.safe_fetch import parse_allow
+        from oracle.address_policy import parse_allow
 
         return parse_allow(value)
 
     @property
     def children_dir(self) -> Path:
         """Records of the running audit processes, next to the job store; the node kills what they
-        name at start-up (auditor.children)."""
+        name at start-up (auditor.runtime.children)."""
         return self.db_path.parent / "children"
 
     @property
@@ -126,6 +132,15 @@ class OracleSettings(BaseSettings):
     @property
     def deployment_file(self) -> Path:
         return self.deployment or self.chain_dir / "deployment.json"
+
+
+def shared_fields() -> set[str]:
+    """Fields of OracleSettings that auditor's Settings has too, besides `home`: one variable, two meanings."""
+    return (set(OracleSettings.model_fields) & set(Settings.model_fields)) - {"home"}
+
+
+if shared_fields():
+    raise TypeError(f"OracleSettings and auditor.config.Settings both read SOLSENTRY_ + {sorted(shared_fields())}")
 
 
 @lru_cache(maxsize=1)

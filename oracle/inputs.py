@@ -29,9 +29,10 @@ from typing import Any
 
 from eth_utils import keccak
 
+from oracle.address_policy import FetchPolicy
 from oracle.config import OracleSettings
 from oracle.errors import OracleError
-from oracle.safe_fetch import FetchError, FetchPolicy, FetchTooLarge, fetch_url
+from oracle.safe_fetch import FetchError, FetchTooLarge, fetch_url
 from oracle.store import Job
 
 log = logging.getLogger(__name__)

@@ -4,6 +4,7 @@ Reads `AuditRequested` / `CodeAuditRequested` logs with eth_getLogs from a persi
 once they are `confirmations` blocks deep, in bounded block ranges. Inserting the jobs and moving
 the cursor is one store transaction, so a crash neither loses nor skips a request, and a restart
 back-fills from where it stopped. Duplicates (by request id or by tx hash + log index) are ignored.
+Every RPC call goes through the node's retrying RPC (`chain/retry.py`), as the tx manager's do.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from web3 import Web3
 
 from oracle.chain.contracts import AuditOracleClient
+from oracle.chain.retry import RetryingRpc
 from oracle.store import Job, JobState, JobStore
 
 log = logging.getLogger(__name__)
@@ -27,17 +29,20 @@ class ListenerConfig:
 
 
 class Listener:
-    def __init__(self, oracle: AuditOracleClient, store: JobStore, config: ListenerConfig) -> None:
+    def __init__(self, oracle: AuditOracleClient, store: JobStore, config: ListenerConfig,
+                 rpc: RetryingRpc | None = None) -> None:
         self.oracle = oracle
         self.w3: Web3 = oracle.w3
         self.store = store
         self.config = config
-        self.cursor_name = f"{self.w3.eth.chain_id}:{oracle.address}"
+        self.rpc = rpc or RetryingRpc()
+        chain_id = self.rpc("eth_chainId", lambda: self.w3.eth.chain_id)
+        self.cursor_name = f"{chain_id}:{oracle.address}"
         events = oracle.contract.events
         self._events = {e.topic: e for e in (events.AuditRequested(), events.CodeAuditRequested())}
 
     def safe_head(self) -> int:
-        return self.w3.eth.block_number - self.config.confirmations + 1
+        return self.rpc("eth_blockNumber", lambda: self.w3.eth.block_number) - self.config.confirmations + 1
 
     def poll(self) -> int:
         """Read every confirmed block range since the cursor; returns how many jobs were new."""
@@ -47,8 +52,9 @@ class Listener:
         added = 0
         while start <= safe:
             end = min(start + self.config.max_range - 1, safe)
-            logs = self.w3.eth.get_logs({"address": self.oracle.address, "fromBlock": start, "toBlock": end,
-                                         "topics": [list(self._events)]})
+            query = {"address": self.oracle.address, "fromBlock": start, "toBlock": end,
+                     "topics": [list(self._events)]}
+            logs = self.rpc("eth_getLogs", lambda q=query: self.w3.eth.get_logs(q))
             jobs = [self._job(entry) for entry in logs]
             added += self.store.add_jobs([j for j in jobs if j is not None], self.cursor_name, end)
             start = end + 1

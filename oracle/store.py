@@ -6,20 +6,19 @@ written before the step's side effect:
 - the report bytes and hash are stored with GENERATED, so a finished audit never runs again;
 - the signed raw transaction and its nonce are stored with SUBMITTED *before* it is broadcast,
   so after a crash the same bytes (same hash) are re-broadcast, never a second transaction.
+Connections, transactions and migrations: `auditor.db`; the report bytes by hash are auditor's
+`outputs` table (`auditor.outputs`), kept in this file so that a job and its output commit together.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from enum import StrEnum
-from pathlib import Path
 
-from auditor.perms import private_dir, private_sqlite
+from auditor import outputs
+from auditor.db import Database, script
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -53,7 +52,6 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state);
 CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, block INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS outputs (hash TEXT PRIMARY KEY, bytes BLOB NOT NULL, created_at REAL NOT NULL);
 """
 
 
@@ -103,36 +101,16 @@ class Job:
 _COLUMNS = [f.name for f in fields(Job)]
 
 
-class JobStore:
-    def __init__(self, path: Path) -> None:
-        private_dir(path.parent)            # signed outputs, raw transactions: 0700 folder, 0600 files
-        self.path = path
-        self._local = threading.local()
-        # executescript commits on its own: it runs outside _tx.
-        self._conn().executescript(SCHEMA)
-        private_sqlite(path)
+def _tables(conn: sqlite3.Connection) -> None:
+    script(SCHEMA)(conn)
+    outputs.create(conn)
 
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            # FULL: a transition reported done survives power loss, not only a process crash.
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.row_factory = sqlite3.Row
-            self._local.conn = conn
-        return conn
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+class JobStore(Database):
+    """Signed outputs, raw transactions: a 0700 folder, 0600 files. Version 1: the tables, as a
+    database from before versions were recorded already has them."""
+
+    MIGRATIONS = (_tables,)
 
     # ---- listener ----------------------------------------------------------------------
     def add_jobs(self, jobs: list[Job], cursor_name: str, cursor_block: int) -> int:
@@ -169,8 +147,7 @@ class JobStore:
     def generated(self, request_id: str, output: bytes, output_hash: str, model_hash: str, status_code: int,
                   high: int, medium: int) -> None:
         with self._tx() as db:
-            db.execute("INSERT OR IGNORE INTO outputs (hash, bytes, created_at) VALUES (?, ?, ?)",
-                       (output_hash, output, time.time()))
+            outputs.put(db, output_hash, output)
             db.execute("UPDATE jobs SET state = ?, output_hash = ?, model_hash = ?, status_code = ?, high = ?, "
                        "medium = ?, runs_completed = runs_completed + 1, updated_at = ? "
                        "WHERE request_id = ? AND state = ?",
@@ -225,8 +202,7 @@ class JobStore:
         return {r["state"]: r["n"] for r in rows}
 
     def output(self, output_hash: str) -> bytes | None:
-        row = self._conn().execute("SELECT bytes FROM outputs WHERE hash = ?", (output_hash.lower(),)).fetchone()
-        return bytes(row["bytes"]) if row else None
+        return outputs.get(self._conn(), output_hash.lower())
 
     def max_nonce(self) -> int | None:
         row = self._conn().execute("SELECT MAX(submit_nonce) AS n FROM jobs").fetchone()
@@ -238,12 +214,6 @@ class JobStore:
         with self._tx() as db:
             return db.execute("DELETE FROM jobs WHERE state IN (?, ?, ?) AND updated_at < ?",
                               (JobState.CONFIRMED, JobState.FAILED, JobState.EXPIRED, cutoff)).rowcount
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
 
 
 def _job(row: sqlite3.Row) -> Job:

@@ -179,7 +179,7 @@ def audit_tree() -> AuditTree:
 
 LEFTOVER = """
 import os, subprocess, sys
-from auditor.children import TOKEN_ENV, new_token, record
+from auditor.runtime.children import TOKEN_ENV, new_token, record
 token = new_token()
 env = {**os.environ, TOKEN_ENV: token}
 sleep = [sys.executable, "-c", "import time; time.sleep(900)"]

@@ -15,11 +15,11 @@ from starlette.routing import Match
 
 from auditor import __version__
 from auditor.api.config import ApiSettings
+from auditor.api.deps import Limiters
 from auditor.api.runner import Workers
-from auditor.api.security import RateLimiter
 from auditor.api.store import AuditStore
-from auditor.children import kill_leftovers
 from auditor.perms import private_dir
+from auditor.runtime.children import kill_leftovers
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,9 @@ def create_app(settings: ApiSettings | None = None, insecure_dev: bool = False, 
                   description="Audits of Solidity sources (Slither, Mythril, review model) and the oracle's "
                               "report bytes by hash. Authenticate with `Authorization: Bearer <key>`.")
     app.state.settings, app.state.store, app.state.insecure_dev = settings, store, insecure_dev
-    app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
-    # Per client address: failed authentications, and the public outputs.
-    app.state.auth_failures = RateLimiter(settings.auth_failures_per_minute)
-    app.state.public_limiter = RateLimiter(settings.public_rate_limit_per_minute)
+    # Per key: requests; per client address: failed authentications, and the public outputs.
+    # Routes get these only through auditor/api/deps.py (so tests can override them).
+    app.state.limiters = Limiters.from_settings(settings)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 

@@ -7,16 +7,18 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from auditor.config import HOME_ENV, default_home
+from auditor.config import HomeLayout, home_field, under_home
 
 
 class ApiSettings(BaseSettings):
+    """The HTTP service's settings: `SOLSENTRY_API_<FIELD>` (e.g. `SOLSENTRY_API_WORKERS`)."""
+
     model_config = SettingsConfigDict(env_prefix="SOLSENTRY_API_", extra="ignore")
 
     # SOLSENTRY_HOME, as for every package: the defaults of the paths below derive from it.
-    home: Path = Field(default_factory=default_home, validation_alias=HOME_ENV)
+    home: Path = home_field()
     # The job queue, the API keys and the jobs' files live here.
-    data_dir: Path = Field(default_factory=lambda data: data["home"] / "api")
+    data_dir: Path = Field(default_factory=under_home(*HomeLayout.API))
     workers: int = 2                       # audits run at once, each in its own process
     audit_timeout_s: float = 600.0
     # Cap on the resident memory (RSS) of an audit's whole process tree (the audit, its workers,
@@ -37,7 +39,7 @@ class ApiSettings(BaseSettings):
     trusted_proxies: list[str] = []
     cors_origins: list[str] = []           # CORS is off unless origins are listed
     # The oracle node's job store, whose `outputs` table GET /v1/outputs/{hash} serves.
-    oracle_db: Path = Field(default_factory=lambda data: data["home"] / "oracle" / "jobs.sqlite")
+    oracle_db: Path = Field(default_factory=under_home(*HomeLayout.ORACLE_DB))
     poll_interval_s: float = 0.2
     # "local": each audit in a process on this machine; "ray": each audit a Ray task on the cluster
     # at ray_address (a new local Ray instance when none is given).

@@ -9,13 +9,13 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 
 from auditor.api.config import ApiSettings
+from auditor.api.deps import InsecureDev, Owner, Settings, Store
 from auditor.api.runner import job_dir
 from auditor.api.schemas import (
     AuditAccepted,
@@ -26,7 +26,6 @@ from auditor.api.schemas import (
     Problem,
     ValidationProblem,
 )
-from auditor.api.security import client_address
 from auditor.api.store import AuditJob, AuditStore
 from auditor.perms import private_dir
 
@@ -41,46 +40,6 @@ router = APIRouter(prefix="/v1", tags=["audits"], responses={
 FORMATS = {"json": "application/json", "sarif": "application/sarif+json", "md": "text/markdown",
            "html": "text/html"}
 _SIZE_CODES = {"too_large", "bomb", "too_many_files"}
-
-
-# The key goes in `Authorization: Bearer <key>` or in `X-API-Key`; declared so that OpenAPI shows it.
-_BEARER = HTTPBearer(scheme_name="bearer", auto_error=False, description="An API key (`solsentry api-key create`)")
-_API_KEY = APIKeyHeader(name="X-API-Key", scheme_name="apiKey", auto_error=False, description="The same key")
-
-
-def caller(request: Request, bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
-           api_key: Annotated[str | None, Security(_API_KEY)] = None) -> str:
-    """The API key's id (401 without a valid key, 429 over its rate limit); "dev" in --insecure-dev.
-
-    Failed authentications count against the client address: past `auth_failures_per_minute` it
-    gets 429 before its key is looked at, so keys cannot be guessed at speed."""
-    if request.app.state.insecure_dev:
-        return "dev"
-    address, failures = client_address(request), request.app.state.auth_failures
-    if (wait := failures.wait(address)) > 0:
-        raise HTTPException(429, "too many failed authentications from this address",
-                            headers={"Retry-After": str(int(wait) + 1)})
-    key = bearer.credentials.strip() if bearer else (api_key or "")
-    owner = request.app.state.store.key_owner(key) if key else None
-    if owner is None:
-        failures.record(address)
-        raise HTTPException(401, "a valid API key is required (Authorization: Bearer <key>)",
-                            headers={"WWW-Authenticate": "Bearer"})
-    allowed, wait = request.app.state.limiter.allow(owner)
-    if not allowed:
-        raise HTTPException(429, "rate limit exceeded", headers={"Retry-After": str(int(wait) + 1)})
-    return owner
-
-
-Owner = Annotated[str, Depends(caller)]
-
-
-def _store(request: Request) -> AuditStore:
-    return request.app.state.store
-
-
-def _settings(request: Request) -> ApiSettings:
-    return request.app.state.settings
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -105,7 +64,8 @@ def _public(job: AuditJob) -> AuditPublic:
 
 def _unpack(payload: bytes, settings: ApiSettings) -> tuple[Path, str]:
     """Unpack into a fresh folder; (folder, content hash of the unpacked tree)."""
-    from auditor.archive import ArchiveError, ArchiveLimits, unpack
+    from auditor.archive import unpack
+    from auditor.archive_guard import ArchiveError, ArchiveLimits
 
     incoming = private_dir(settings.data_dir / "incoming")
     dest = Path(tempfile.mkdtemp(dir=incoming))
@@ -145,12 +105,12 @@ SUBMIT_BODY = {"requestBody": {"required": True, "content": {
 @router.post("/audits", status_code=202, response_model=AuditAccepted, openapi_extra=SUBMIT_BODY,
              responses={400: {"model": Problem}, 413: {"model": Problem}, 415: {"model": Problem},
                         422: {"model": ValidationProblem}})
-async def submit(request: Request, owner: Owner) -> AuditAccepted:
+async def submit(request: Request, owner: Owner, settings: Settings, store: Store) -> AuditAccepted:
     """Queue an audit of the submitted sources; 202 with the audit id and where to poll."""
-    settings, store = _settings(request), _store(request)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "application/json":
-        from auditor.archive import ArchiveError, _check_nesting
+        from auditor.archive import _check_nesting
+        from auditor.archive_guard import ArchiveError
 
         raw = await _body(request, settings.max_body_bytes)
         try:
@@ -218,7 +178,8 @@ def _loads_unique(text: str) -> object:
 
 def _refuse_duplicate_keys(text: str) -> None:
     """400 when the JSON `text` repeats a key; anything else wrong with it is left to the validation."""
-    from auditor.archive import ArchiveError, _check_nesting
+    from auditor.archive import _check_nesting
+    from auditor.archive_guard import ArchiveError
 
     try:
         _check_nesting(text)
@@ -236,39 +197,39 @@ def _invalid(exc: ValidationError, *where: str) -> RequestValidationError:
                                    for e in exc.errors(include_input=False, include_url=False)])
 
 
-def _own(request: Request, owner: str, audit_id: str) -> AuditJob:
-    job = _store(request).get(audit_id)
-    if job is None or (job.owner != owner and not request.app.state.insecure_dev):
+def _own(store: AuditStore, owner: str, audit_id: str, insecure_dev: bool) -> AuditJob:
+    job = store.get(audit_id)
+    if job is None or (job.owner != owner and not insecure_dev):
         raise HTTPException(404, "no such audit")
     return job
 
 
 @router.get("/audits/{audit_id}", response_model=AuditPublic, responses={404: {"model": Problem}})
-def status(request: Request, owner: Owner, audit_id: str) -> AuditPublic:
+def status(owner: Owner, store: Store, insecure_dev: InsecureDev, audit_id: str) -> AuditPublic:
     """Status, timing and summary of one audit."""
-    return _public(_own(request, owner, audit_id))
+    return _public(_own(store, owner, audit_id, insecure_dev))
 
 
 @router.get("/audits", response_model=AuditList)
-def listing(request: Request, owner: Owner,
+def listing(owner: Owner, store: Store, insecure_dev: InsecureDev,
             status: Literal["queued", "running", "done", "failed"] | None = None,
             limit: Annotated[int, Query(ge=1, le=200)] = 50, offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
             ) -> AuditList:
     """The caller's audits, newest first."""
-    jobs, total = _store(request).list(status, limit, offset, owner=None if request.app.state.insecure_dev else owner)
+    jobs, total = store.list(status, limit, offset, owner=None if insecure_dev else owner)
     return AuditList(items=[_public(j) for j in jobs], total=total, limit=limit, offset=offset)
 
 
 @router.get("/audits/{audit_id}/report", responses={
     200: {"content": {t: {} for t in FORMATS.values()}, "description": "The report"},
     404: {"model": Problem}, 409: {"model": Problem}})
-def report(request: Request, owner: Owner, audit_id: str,
+def report(request: Request, owner: Owner, store: Store, insecure_dev: InsecureDev, audit_id: str,
            format: Literal["json", "sarif", "md", "html"] | None = None) -> Response:
     """The report, in the format named by ?format= or chosen from the Accept header (JSON by default)."""
-    from auditor.report.formats import get_format
     from auditor.report.model import Report
+    from auditor.report.registry import get_format
 
-    job = _own(request, owner, audit_id)
+    job = _own(store, owner, audit_id, insecure_dev)
     if not job.has_report:
         raise HTTPException(409, f"the audit is {job.status}" + (f": {job.error}" if job.error else ""))
     fmt = format or _negotiate(request.headers.get("accept", ""))
@@ -288,12 +249,12 @@ def _negotiate(accept: str) -> str:
 
 
 @router.delete("/audits/{audit_id}", status_code=204, responses={404: {"model": Problem}, 409: {"model": Problem}})
-def delete(request: Request, owner: Owner, audit_id: str) -> Response:
+def delete(owner: Owner, store: Store, settings: Settings, insecure_dev: InsecureDev, audit_id: str) -> Response:
     """Delete an audit and its files (not while it runs)."""
-    job = _own(request, owner, audit_id)
+    job = _own(store, owner, audit_id, insecure_dev)
     if job.status == "running":
         raise HTTPException(409, "the audit is running; delete it when it has finished")
-    _store(request).delete(job.id)
-    shutil.rmtree(job_dir(_settings(request), job.id), ignore_errors=True)
+    store.delete(job.id)
+    shutil.rmtree(job_dir(settings, job.id), ignore_errors=True)
     return Response(status_code=204)
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import Response
 
+from auditor import outputs
+from auditor.api.deps import Limits, Settings, Store
 from auditor.api.schemas import Problem
 from auditor.api.security import client_address
 
@@ -17,22 +18,22 @@ _HASH = re.compile(r"(0x)?[0-9a-fA-F]{64}")
 
 
 @router.get("/healthz", tags=["ops"])
-def healthz(request: Request) -> dict:
+def healthz(store: Store) -> dict:
     """Liveness and the queue's state (no key needed)."""
-    return {"status": "ok", "audits": request.app.state.store.counts()}
+    return {"status": "ok", "audits": store.counts()}
 
 
 @router.get("/metrics", tags=["ops"], response_class=Response,
             responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}})
-def metrics(request: Request) -> Response:
+def metrics(store: Store) -> Response:
     """Prometheus metrics: audits by status, API keys in use."""
     from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
     registry = CollectorRegistry()
     by_status = Gauge("solsentry_api_audits", "Audits in the store, by status", ["status"], registry=registry)
-    for status, n in request.app.state.store.counts().items():
+    for status, n in store.counts().items():
         by_status.labels(status).set(n)
-    Gauge("solsentry_api_keys", "Active API keys", registry=registry).set(request.app.state.store.active_keys())
+    Gauge("solsentry_api_keys", "Active API keys", registry=registry).set(store.active_keys())
     return Response(generate_latest(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
@@ -41,24 +42,20 @@ def metrics(request: Request) -> Response:
                        400: {"model": Problem}, 404: {"model": Problem},
                        429: {"model": Problem, "description": "Over the client address's rate limit", "headers": {
                            "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}}})
-def output(request: Request, output_hash: Annotated[str, Path(json_schema_extra={
+def output(request: Request, limits: Limits, settings: Settings, output_hash: Annotated[str, Path(json_schema_extra={
         "pattern": f"^{_HASH.pattern}$"})]) -> Response:
     """The oracle's report bytes whose keccak256 is `output_hash` (as posted on chain); public, rate
     limited per client address."""
-    allowed, wait = request.app.state.public_limiter.allow(client_address(request))
+    allowed, wait = limits.public.allow(client_address(request))
     if not allowed:
         raise HTTPException(429, "rate limit exceeded", headers={"Retry-After": str(int(wait) + 1)})
     if not _HASH.fullmatch(output_hash):
         raise HTTPException(400, "the hash must be 32 bytes of hex (0x optional)")
     key = "0x" + output_hash.lower().removeprefix("0x")
-    path = request.app.state.settings.oracle_db
+    path = settings.oracle_db
     if not path.is_file():
         raise HTTPException(404, "no output with this hash (no oracle store here)")
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
-            row = db.execute("SELECT bytes FROM outputs WHERE hash = ?", (key,)).fetchone()
-    except sqlite3.Error:
-        raise HTTPException(404, "no output with this hash") from None
-    if row is None:
+    data = outputs.read(path, key)          # auditor's outputs table, which the oracle writes
+    if data is None:
         raise HTTPException(404, "no output with this hash")
-    return Response(bytes(row[0]), media_type="application/json")
+    return Response(data, media_type="application/json")

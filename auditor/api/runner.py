@@ -1,7 +1,8 @@
 """Workers that take queued audits from the store and run each in its own process.
 
-A worker thread claims a job and runs it through `auditor.isolated` (a fresh child running `audit`)
-on the job's unpacked sources, with its process tree's resident memory capped (auditor.limits);
+A worker thread claims a job and runs it through `auditor.runtime.isolated` (a fresh child running
+`audit`) on the job's unpacked sources, with its process tree's resident memory capped
+(auditor.runtime.limits), locally or in a Ray task (`auditor.runtime.executors`, the same limits);
 past the time limit the child and every process it started are killed and the job fails with
 "timeout", over the memory cap with "the audit went over its memory limit of N MB". Sources are only ever
 compiled by solc: nothing from a submission is executed.
@@ -47,6 +48,14 @@ def use_own_results_cache(settings: ApiSettings) -> Path | None:
     return own
 
 
+def archive_limits(settings: ApiSettings):
+    """The caps an upload is unpacked under (`routes_audits`), for unpacking it again elsewhere."""
+    from auditor.archive_guard import ArchiveLimits
+
+    return ArchiveLimits(max_files=settings.max_files, max_total_bytes=settings.max_unpacked_bytes,
+                         max_file_bytes=min(settings.max_unpacked_bytes, 5_000_000))
+
+
 class JobResult(NamedTuple):
     report: str | None
     summary: dict | None
@@ -79,8 +88,8 @@ def run_job(job: AuditJob, settings: ApiSettings) -> tuple:
     """(report JSON, summary, error[, complete]): a JobResult, or a plain triple when the audit
     did not finish (no report, `complete` false)."""
     from auditor.errors import AuditorError
-    from auditor.isolated import AuditTimeout, audit_isolated
     from auditor.pipeline import AuditOptions
+    from auditor.runtime.isolated import AuditTimeout, audit_isolated
 
     src = job_dir(settings, job.id) / "src"
     options = {k: v for k, v in job.options.items() if k in AuditOptions.__dataclass_fields__}
@@ -88,11 +97,11 @@ def run_job(job: AuditJob, settings: ApiSettings) -> tuple:
     options.update(hosted=True, allow_paths=())
     try:
         if settings.executor == "ray":
-            from auditor.api import ray_tasks
+            from auditor.runtime.isolated import audit_on_ray
 
             # No results cache on cluster nodes: there, deletion and retention could not reach it.
-            text = ray_tasks.run(src, {**options, "use_cache": False}, settings.audit_timeout_s,
-                                 settings.audit_memory_mb)
+            text = audit_on_ray(src, {**options, "use_cache": False}, settings.audit_timeout_s,
+                                settings.audit_memory_mb, archive_limits(settings))
         else:
             text = audit_isolated(src, AuditOptions(**options), settings.audit_timeout_s,
                                   settings.audit_memory_mb, children_dir=settings.children_dir).to_json()
@@ -115,7 +124,7 @@ class Workers:
     def start(self) -> None:
         use_own_results_cache(self.settings)
         if self.settings.executor == "ray":
-            from auditor.executors import ray_init
+            from auditor.runtime.executors import ray_init
 
             ray_init(self.settings.ray_address)
         for i in range(self.settings.workers):

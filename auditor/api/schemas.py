@@ -6,11 +6,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from auditor.review.registry import HOSTED_REVIEW_NAMES
+from auditor.tools.registry import TOOL_NAMES
+
+# The choices come from the registries (auditor/tools/registry.py, auditor/review/registry.py).
+ToolName = Literal[TOOL_NAMES]                 # type: ignore[valid-type]
+ReviewName = Literal[HOSTED_REVIEW_NAMES]      # type: ignore[valid-type]
+
 
 class AuditOptionsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    tools: list[Literal["slither", "mythril"]] = Field(default=["slither", "mythril"], min_length=1)
-    review: Literal["embedded", "none"] = "embedded"
+    tools: list[ToolName] = Field(default=list(TOOL_NAMES), min_length=1)
+    review: ReviewName = HOSTED_REVIEW_NAMES[0]
     mythril_timeout: int | None = Field(default=None, ge=1, le=3600)
 
 

@@ -3,6 +3,7 @@
 A job moves queued -> running -> done | failed. Claiming is one UPDATE inside an IMMEDIATE
 transaction, so two workers never run the same job; at start-up, jobs left `running` by a killed
 server go back to `queued` (their audit never finished, so it runs once, from the start).
+Connections, transactions and migrations: `auditor.db`.
 """
 
 from __future__ import annotations
@@ -10,14 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import threading
 import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
-from auditor.perms import private_dir, private_sqlite
+from auditor.db import Database, add_columns, script
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audits (
@@ -32,7 +30,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
     revoked_at REAL);
 """
 STATUSES = ("queued", "running", "done", "failed")
-# Columns added after the first release: (name, declaration) for ALTER TABLE on an older database.
+# Columns added after the first release: (name, declaration) for ALTER TABLE on an older database
+# (its done audits read as not complete: not reused).
 _ADDED = (("complete", "INTEGER NOT NULL DEFAULT 0"),)
 
 
@@ -70,43 +69,11 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-class AuditStore:
-    def __init__(self, path: Path) -> None:
-        private_dir(path.parent)               # keys' hashes, reports: 0700 folder, 0600 files
-        self.path = path
-        self._local = threading.local()
-        self._conn().executescript(SCHEMA)     # its own transaction (executescript commits first)
-        self._migrate()
-        private_sqlite(path)
+class AuditStore(Database):
+    """Keys' hashes, reports: a 0700 folder, 0600 files. Version 1: the tables (a database from
+    before versions were recorded has them, maybe without `complete`); 2: `complete` where missing."""
 
-    def _migrate(self) -> None:
-        """Add the columns an older database lacks (its done audits read as not complete: not reused)."""
-        with self._tx() as db:
-            have = {r["name"] for r in db.execute("PRAGMA table_info(audits)")}
-            for name, decl in _ADDED:
-                if name not in have:
-                    db.execute(f"ALTER TABLE audits ADD COLUMN {name} {decl}")
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def _tx(self):
-        db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    MIGRATIONS = (script(SCHEMA), add_columns("audits", _ADDED))
 
     # ---- audits -------------------------------------------------------------------------
     def add(self, owner: str, dedupe_key: str, options: dict) -> tuple[AuditJob, bool]:

@@ -9,25 +9,29 @@ from pathlib import Path
 
 import click
 
-FORMATS = ("json", "sarif", "md", "html")
+from auditor.report.registry import format_names
+from auditor.review.registry import REVIEW_NAMES
+from auditor.tools.registry import TOOL_NAMES, tool_names
+
+# The choices come from the registries (report formats, tools, reviewers).
+FORMATS = tuple(format_names())
 
 
 def _tools(value: str) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(t.strip().lower() for t in value.split(",") if t.strip()))
     if not names:
         raise click.BadParameter("give at least one tool", param_hint="--tools")
-    from auditor.tools.registry import TOOL_NAMES
-
-    bad = [n for n in names if n not in TOOL_NAMES]
+    known = tool_names()
+    bad = [n for n in names if n not in known]
     if bad:
-        raise click.BadParameter(f"unknown tool {', '.join(bad)} (available: {', '.join(TOOL_NAMES)})",
+        raise click.BadParameter(f"unknown tool {', '.join(bad)} (available: {', '.join(known)})",
                                  param_hint="--tools")
     return names
 
 
 @click.command("audit")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--tools", "tools", default="slither,mythril", show_default=True,
+@click.option("--tools", "tools", default=",".join(TOOL_NAMES), show_default=True,
               help="Comma-separated tools to run.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Report format written to --out (or stdout); default: terminal summary only "
@@ -45,7 +49,7 @@ def _tools(value: str) -> tuple[str, ...]:
 @click.option("--include-dependencies", is_flag=True, help="Also report findings in dependencies.")
 @click.option("--include-tests", is_flag=True, help="Also analyze test and script contracts.")
 @click.option("--no-cache", is_flag=True, help="Analyze again even when results are cached.")
-@click.option("--review", type=click.Choice(["embedded", "llm", "none"]), default="embedded", show_default=True,
+@click.option("--review", type=click.Choice(REVIEW_NAMES), default=REVIEW_NAMES[0], show_default=True,
               help="Review: 'embedded' (bundled encoder) or 'llm' (a generative model, --model) judges each finding "
                    "and adds model-only findings; 'none' turns it off.")
 @click.option("--model", "llm_model", default=None, metavar="PATH_OR_URL",
@@ -79,8 +83,8 @@ def audit_cmd(path: Path, tools: str, fmt: str | None, out: Path | None, fail_on
 
     from auditor.pipeline import AuditOptions, audit
     from auditor.report.controls import visible
-    from auditor.report.formats import get_format
     from auditor.report.model import fails
+    from auditor.report.registry import get_format
     from auditor.report.terminal import render_summary
     from auditor.suppress import write_baseline as save_baseline
 
@@ -166,7 +170,7 @@ def _check_writable(path: Path | None, what: str) -> None:
 
 def _format_for(out: Path) -> str:
     from auditor.errors import AuditorError
-    from auditor.report.formats import format_for_path
+    from auditor.report.registry import format_for_path
 
     try:
         return format_for_path(out).NAME

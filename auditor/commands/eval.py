@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from auditor.evaluation.scoring import EvalScores
+    from auditor.evaluation.results import EvalScores
 
 
 def _tool_list(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
@@ -44,8 +44,8 @@ def smartbugs_cmd(directory: Path, tools: tuple[str, ...], jobs: int | None, myt
     69-file ICSE 2020 subset, per tool and merged.
     """
     from auditor.evaluation.dataset import load_smartbugs
+    from auditor.evaluation.rendering import to_json, to_markdown
     from auditor.evaluation.scoring import score as score_report
-    from auditor.evaluation.scoring import to_json, to_markdown
 
     if not directory.is_dir():
         raise click.BadParameter(f"{directory} is not a directory", param_hint="DIR")
@@ -79,7 +79,8 @@ def _print(scores: EvalScores) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from auditor.evaluation.scoring import SCORED_CATEGORIES, audit_summary, scope_title
+    from auditor.evaluation.rendering import audit_summary, scope_title
+    from auditor.evaluation.results import SCORED_CATEGORIES
 
     def pct(num: int, den: int) -> str:
         return "-" if not den else f"{num}/{den} {100 * num / den:.1f}%"

@@ -41,7 +41,7 @@ def serve_cmd(host: str, port: int, port_file: Path | None, workers: int | None,
         settings.ray_address = ray_address
     if settings.executor == "ray":
         from auditor.errors import AuditorError
-        from auditor.executors import ray_init
+        from auditor.runtime.executors import ray_init
 
         try:
             ray_init(settings.ray_address)

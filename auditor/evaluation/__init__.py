@@ -10,7 +10,9 @@ from auditor.evaluation.dataset import (
     load_dataset,
     load_smartbugs,
 )
-from auditor.evaluation.scoring import MERGED, Counts, EvalScores, ScopeScores, ToolScores, score, to_json, to_markdown
+from auditor.evaluation.rendering import to_json, to_markdown
+from auditor.evaluation.results import MERGED, Counts, EvalScores, ScopeScores, ToolScores
+from auditor.evaluation.scoring import score
 
 __all__ = [
     "LOADERS",

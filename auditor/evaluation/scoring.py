@@ -28,170 +28,30 @@ unlabelled weakness counts as a false positive.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from auditor.evaluation.dataset import LabelledDataset
+from auditor.evaluation.results import (
+    LINE_TOLERANCE,
+    MERGED,
+    SCORED_CATEGORIES,
+    AuditStats,
+    Counts,
+    EvalScores,
+    LabelResult,
+    ScopeScores,
+    ToolRunStats,
+    ToolScores,
+)
 from auditor.findings import Category, Finding, Location
 from auditor.report.model import Report
 
-SCHEMA_ID = "solsentry.eval/1"
-MERGED = "merged"
 ALL_SCOPE = "all"
-LINE_TOLERANCE = 2
-SCORED_CATEGORIES: tuple[Category, ...] = tuple(c for c in Category if c is not Category.CODE_QUALITY)
 
 
 def location_hits(loc: Location, line: int, tolerance: int = LINE_TOLERANCE) -> bool:
     """Whether a location covers `line` or starts within `tolerance` lines of it."""
     return loc.start_line <= line <= loc.end_line or abs(loc.start_line - line) <= tolerance
-
-
-# --------------------------------------------------------------------------------------------
-# Results
-
-
-def _ratio(num: int, den: int) -> float | None:
-    return num / den if den else None
-
-
-@dataclass
-class Counts:
-    labels: int = 0
-    found: int = 0
-    findings: int = 0
-    matching: int = 0
-
-    @property
-    def recall(self) -> float | None:
-        return _ratio(self.found, self.labels)
-
-    @property
-    def precision(self) -> float | None:
-        return _ratio(self.matching, self.findings)
-
-    @property
-    def f1(self) -> float | None:
-        p, r = self.precision, self.recall
-        if p is None or r is None:
-            return None
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-    def __add__(self, other: Counts) -> Counts:
-        return Counts(self.labels + other.labels, self.found + other.found, self.findings + other.findings,
-                      self.matching + other.matching)
-
-    def to_dict(self) -> dict:
-        def r(x: float | None) -> float | None:
-            return None if x is None else round(x, 4)
-
-        return {"labels": self.labels, "found": self.found, "findings": self.findings, "matching": self.matching,
-                "recall": r(self.recall), "precision": r(self.precision), "f1": r(self.f1)}
-
-
-@dataclass
-class ToolScores:
-    tool: str
-    categories: dict[str, Counts] = field(metadata={"doc": "Category value -> counts, every scored category"})
-    excluded: int = field(default=0, metadata={"doc": "code_quality findings in scope (never scored)"})
-
-    @property
-    def total(self) -> Counts:
-        total = Counts()
-        for c in self.categories.values():
-            total = total + c
-        return total
-
-    def to_dict(self) -> dict:
-        return {"tool": self.tool, "categories": {k: v.to_dict() for k, v in self.categories.items()},
-                "total": self.total.to_dict(), "excluded": self.excluded}
-
-
-@dataclass
-class ScopeScores:
-    scope: str
-    files: int
-    labels: int
-    lines: int
-    files_compiled: int = field(metadata={"doc": "Labelled files the report lists as compiled"})
-    files_error: int = field(metadata={"doc": "Labelled files the report lists with a compile error"})
-    files_missing: int = field(metadata={"doc": "Labelled files the report does not list"})
-    tools: dict[str, ToolScores] = field(metadata={"doc": "Tool -> scores; 'merged' last"})
-
-    def to_dict(self) -> dict:
-        return {"scope": self.scope, "files": self.files, "labels": self.labels, "lines": self.lines,
-                "files_compiled": self.files_compiled, "files_error": self.files_error,
-                "files_missing": self.files_missing, "tools": {k: v.to_dict() for k, v in self.tools.items()}}
-
-
-@dataclass
-class LabelResult:
-    file: str
-    category: str
-    lines: tuple[int, ...]
-    found_by: list[str] = field(metadata={"doc": "Tools (and 'merged') that found it"})
-    scopes: list[str]
-
-    def to_dict(self) -> dict:
-        return {"file": self.file, "category": self.category, "lines": list(self.lines), "found_by": self.found_by,
-                "scopes": self.scopes}
-
-
-@dataclass
-class ToolRunStats:
-    runs: int = 0
-    ok: int = 0
-    failed: int = 0
-    timeout: int = 0
-    skipped: int = 0
-
-
-@dataclass
-class AuditStats:
-    target: str
-    files: int = field(metadata={"doc": "Source files audited (dependencies left out)"})
-    compiled: int
-    errors: int
-    error_files: list[str]
-    findings: int = field(metadata={"doc": "Findings considered (suppressed ones too unless left out)"})
-    findings_outside: int = field(metadata={"doc": "Of those, findings in no labelled file"})
-    tool_runs: dict[str, ToolRunStats]
-
-    def to_dict(self) -> dict:
-        return {"target": self.target, "files": self.files, "compiled": self.compiled, "errors": self.errors,
-                "error_files": self.error_files, "findings": self.findings, "findings_outside": self.findings_outside,
-                "tool_runs": {k: vars(v).copy() for k, v in self.tool_runs.items()}}
-
-
-@dataclass
-class EvalScores:
-    dataset: str
-    tools: list[str] = field(metadata={"doc": "Tools scored one by one ('merged' is added to each scope)"})
-    scopes: list[ScopeScores]
-    labels: list[LabelResult]
-    audit: AuditStats
-    include_suppressed: bool = True
-    line_tolerance: int = LINE_TOLERANCE
-
-    def scope(self, name: str) -> ScopeScores:
-        for s in self.scopes:
-            if s.scope == name:
-                return s
-        raise KeyError(name)
-
-    def to_dict(self) -> dict:
-        return {
-            "schema": SCHEMA_ID,
-            "dataset": self.dataset,
-            "protocol": {"line_tolerance": self.line_tolerance, "include_suppressed": self.include_suppressed,
-                         "label_unit": "vulnerability (any of its lines)",
-                         "excluded_categories": [Category.CODE_QUALITY.value], "merged": MERGED},
-            "tools": self.tools,
-            "audit": self.audit.to_dict(),
-            "scopes": [s.to_dict() for s in self.scopes],
-            "labels": [lr.to_dict() for lr in self.labels],
-        }
 
 
 # --------------------------------------------------------------------------------------------
@@ -318,77 +178,3 @@ def _audit_stats(report: Report, findings: int, outside: int) -> AuditStats:
     return AuditStats(target=report.target, files=len(sources), compiled=len(sources) - len(errors),
                       errors=len(errors), error_files=errors, findings=findings, findings_outside=outside,
                       tool_runs=runs)
-
-
-# --------------------------------------------------------------------------------------------
-# Rendering
-
-
-def _pct(num: int, den: int) -> str:
-    return "-" if not den else f"{num}/{den} ({100 * num / den:.1f}%)"
-
-
-def _f1(c: Counts) -> str:
-    return "-" if c.f1 is None else f"{c.f1:.2f}"
-
-
-def scope_table(scope: ScopeScores) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of one scope's table: a row per category (those with labels or findings) and a
-    total row; per tool (then merged) its recall, precision and F1."""
-    header = ["category", "labels"]
-    for tool in scope.tools:
-        header += [f"{tool} recall", f"{tool} precision", f"{tool} F1"]
-    rows = []
-    for cat in (c.value for c in SCORED_CATEGORIES):
-        counts = [t.categories[cat] for t in scope.tools.values()]
-        labels = counts[0].labels if counts else 0
-        if not labels and not any(c.findings for c in counts):
-            continue
-        row = [cat, str(labels)]
-        for c in counts:
-            row += [_pct(c.found, c.labels), _pct(c.matching, c.findings), _f1(c)]
-        rows.append(row)
-    totals = [t.total for t in scope.tools.values()]
-    row = ["total", str(scope.labels)]
-    for c in totals:
-        row += [_pct(c.found, c.labels), _pct(c.matching, c.findings), _f1(c)]
-    rows.append(row)
-    return header, rows
-
-
-def scope_title(scope: ScopeScores) -> str:
-    return (f"{scope.scope}: {scope.files} files, {scope.labels} labels ({scope.lines} lines); "
-            f"{scope.files_error} with compile error, {scope.files_missing} not audited")
-
-
-def audit_summary(scores: EvalScores) -> list[str]:
-    a = scores.audit
-    lines = [f"Audited {a.target}: {a.files} files, {a.compiled} compiled, {a.errors} with compile error."]
-    for name, r in a.tool_runs.items():
-        lines.append(f"{name}: {r.runs} runs, {r.ok} ok, {r.failed} failed, {r.timeout} timed out, "
-                     f"{r.skipped} skipped.")
-    lines.append(f"{a.findings} findings ({'suppressed included' if scores.include_suppressed else 'unsuppressed'}), "
-                 f"{a.findings_outside} outside labelled files.")
-    return lines
-
-
-def to_markdown(scores: EvalScores) -> str:
-    out = [f"# Evaluation on {scores.dataset}", ""]
-    out += [f"- {line}" for line in audit_summary(scores)]
-    out += ["", f"A label is found when a finding of its category in its file covers one of its lines or starts "
-                f"within {scores.line_tolerance} lines of it (ICSE 2020 protocol). Precision = findings matching a "
-                f"label / findings of that category; `code_quality` findings are not scored. Totals are "
-                f"micro-averaged.", ""]
-    for scope in scores.scopes:
-        header, rows = scope_table(scope)
-        out += [f"## {scope_title(scope)}", ""]
-        out.append("| " + " | ".join(header) + " |")
-        out.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
-        out += ["| " + " | ".join(r) + " |" for r in rows]
-        excluded = ", ".join(f"{t.tool} {t.excluded}" for t in scope.tools.values())
-        out += ["", f"`code_quality` findings (not scored): {excluded}.", ""]
-    return "\n".join(out)
-
-
-def to_json(scores: EvalScores, indent: int | None = 2) -> str:
-    return json.dumps(scores.to_dict(), indent=indent)

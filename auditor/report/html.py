@@ -11,10 +11,18 @@ from __future__ import annotations
 from html import escape
 
 from auditor.findings import Finding, Severity, sort_key
+from auditor.report.base import ReportFormat
 from auditor.report.controls import visible
-from auditor.report.formats import ReportFormat, incomplete_text, review_text, swc_url, totals_text, verdict_text
-from auditor.report.markdown import location_text, scope_text
 from auditor.report.model import SCHEMA_ID, Report, ToolState
+from auditor.report.text import (
+    incomplete_text,
+    location_text,
+    review_text,
+    scope_text,
+    swc_url,
+    totals_text,
+    verdict_text,
+)
 
 SEVERITIES = (Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFORMATIONAL)
 LABELS = {Severity.HIGH: "High", Severity.MEDIUM: "Medium", Severity.LOW: "Low",

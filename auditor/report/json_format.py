@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from auditor.report.formats import ReportFormat
-from auditor.report.model import SCHEMA_ID, Report
+from auditor.report.base import ReportFormat
+from auditor.report.model import SCHEMA_ID, SCHEMA_MINOR, Report
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "report-1.schema.json"
 SCHEMA_URI = "urn:solsentry:schema:report-1"
@@ -44,6 +44,8 @@ def report_json_schema() -> dict[str, Any]:
     }
     # The schema field names the schema: pin it, so a consumer rejects reports of another version.
     schema["properties"]["schema"]["const"] = SCHEMA_ID
+    # Additions a reader of an older minor version may ignore (model.SCHEMA_MINOR; docs/report-schema.md).
+    schema["x-minor-version"] = SCHEMA_MINOR
     return schema
 
 

@@ -10,10 +10,19 @@ from __future__ import annotations
 
 import re
 
-from auditor.findings import Finding, Location, Severity, sort_key
+from auditor.findings import Finding, Severity, sort_key
+from auditor.report.base import ReportFormat
 from auditor.report.controls import visible
-from auditor.report.formats import ReportFormat, incomplete_text, review_text, swc_url, totals_text, verdict_text
 from auditor.report.model import SCHEMA_ID, Report, ToolState
+from auditor.report.text import (
+    incomplete_text,
+    location_text,
+    review_text,
+    scope_text,
+    swc_url,
+    totals_text,
+    verdict_text,
+)
 
 SEVERITY_HEADINGS = {
     Severity.HIGH: "High",
@@ -58,17 +67,6 @@ def code_block(text: str) -> str:
     longest = max((len(m) for m in re.findall(r"`{3,}", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}text\n{text.rstrip()}\n{fence}"
-
-
-def location_text(loc: Location) -> str:
-    """`file:start-end` (or `file:line` for one line)."""
-    lines = str(loc.start_line) if loc.end_line <= loc.start_line else f"{loc.start_line}-{loc.end_line}"
-    return f"{loc.file}:{lines}"
-
-
-def scope_text(loc: Location) -> str:
-    """`Contract.function`, `Contract` or `function`; '' when the tool named neither."""
-    return ".".join(p for p in (loc.contract, loc.function) if p)
 
 
 class MarkdownFormat(ReportFormat):

@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field, model_validator
 from auditor.findings import Finding, Severity
 
 SCHEMA_ID = "solsentry.report/1"
+# Additions that old readers may ignore bump the minor version (1: bytecode targets, `bytecode`, `Location.pc`).
+SCHEMA_MINOR = 1
 
 
 class ToolState(StrEnum):
@@ -92,17 +94,27 @@ class ReviewInfo(BaseModel):
     duration_s: float = 0.0
 
 
+class BytecodeInfo(BaseModel):
+    """The audited runtime code of a bytecode target (target_kind "bytecode")."""
+
+    codehash: str = Field(description="keccak256 of the runtime code, 0x-prefixed")
+    code_size: int = Field(ge=0, description="Bytes of runtime code")
+    address: str | None = Field(None, description="Where the code was read (0x-prefixed), if known")
+    chain_id: int | None = Field(None, description="The chain's id, if known")
+
+
 class Report(BaseModel):
     schema_: str = Field(SCHEMA_ID, alias="schema")
     solsentry_version: str
     target: str = Field(description="The audited path as given")
-    target_kind: Literal["file", "directory", "hardhat", "foundry", "truffle"]
+    target_kind: Literal["file", "directory", "hardhat", "foundry", "truffle", "bytecode"]
     tools: list[ToolInfo]
     tool_runs: list[ToolRun]
     files: list[SourceFile]
     findings: list[Finding]
     summary: Summary
     review: ReviewInfo | None = Field(None, description="Null when the audit ran without review (--review none)")
+    bytecode: BytecodeInfo | None = Field(None, description="The runtime code, for a bytecode target; else null")
     complete: bool = Field(True, description=(
         "Every own file compiled and every tool run finished (state 'ok'); false: findings may be "
         "missing (see `files` and `tool_runs`). Derived from them when not given."))
@@ -132,7 +144,8 @@ class Report(BaseModel):
         """Whether anything was analyzed: some own file compiled, and some tool run finished (or
         none was due: e.g. Mythril alone on interfaces). False is the CLI's "nothing could be
         analyzed" / "every tool run failed" and the API's `failed`."""
-        compiled = any(f.status == "compiled" for f in self.files if not f.dependency)
+        compiled = self.target_kind == "bytecode" or any(f.status == "compiled" for f in self.files
+                                                         if not f.dependency)
         return compiled and (not self.tool_runs or any(r.state == ToolState.OK for r in self.tool_runs))
 
     def counted(self) -> list[Finding]:

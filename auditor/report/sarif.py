@@ -13,8 +13,9 @@ from typing import Any
 from urllib.parse import quote
 
 from auditor.findings import Category, Confidence, Finding, Location, Severity
-from auditor.report.formats import ReportFormat, swc_url
+from auditor.report.base import ReportFormat
 from auditor.report.model import SCHEMA_ID, Report, SourceFile, ToolRun, ToolState
+from auditor.report.text import swc_url
 from auditor.swc import SWC_TITLES
 
 SARIF_VERSION = "2.1.0"

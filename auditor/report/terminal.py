@@ -13,8 +13,8 @@ from rich.text import Text
 
 from auditor.findings import Finding, Severity, sort_key
 from auditor.report.controls import visible
-from auditor.report.markdown import location_text, scope_text
 from auditor.report.model import Report, ToolState
+from auditor.report.text import location_text, scope_text
 
 SEVERITY_STYLES = {
     Severity.HIGH: "bold red",

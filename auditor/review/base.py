@@ -27,6 +27,9 @@ class Reviewer(ABC):
 
     NAME: ClassVar[str]
     DESCRIPTION: ClassVar[str]
+    # Offered by the HTTP service (a hosted audit): False for a backend that needs the caller's own
+    # model or endpoint (--review llm).
+    HOSTED: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)

@@ -8,6 +8,9 @@ from typing import ClassVar, Literal
 
 from auditor.findings import Confidence, Severity
 
+Scope = Literal["file", "contract", "bytecode"]
+SCOPES: tuple[Scope, ...] = ("file", "contract", "bytecode")
+
 
 @dataclass(frozen=True)
 class Work:
@@ -29,6 +32,8 @@ class Work:
     candidates: tuple[tuple[str, ...], ...] = ()
     contract: str | None = None    # for per-contract tools
     timeout_s: float = 600
+    # For bytecode-scope tools: the file (relative to root) holding the runtime code as hex; "" for sources.
+    bytecode: str = ""
 
 
 @dataclass
@@ -38,6 +43,7 @@ class RawLocation:
     end_line: int
     contract: str | None = None
     function: str | None = None
+    pc: int | None = None          # program counter, for findings in bytecode
 
 
 @dataclass
@@ -69,16 +75,20 @@ class ToolOutcome:
 class Tool(ABC):
     NAME: ClassVar[str]
     DESCRIPTION: ClassVar[str]
-    # "file": one run per own source file; "contract": one per deployable contract.
-    SCOPE: ClassVar[Literal["file", "contract"]]
+    # The units it runs on: "file" (each own source file), "contract" (each deployable contract),
+    # "bytecode" (the runtime code of a bytecode target). One scope, or a tuple of them.
+    SCOPE: ClassVar[Scope | tuple[Scope, ...]]
+    # A file-scope tool that analyzes the shared compile output (`analyze_compiled`) names the
+    # standard-JSON outputs it needs; the file stage compiles with them and calls it in the worker.
+    COMPILED_OUTPUTS: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         for attr in ("NAME", "DESCRIPTION", "SCOPE"):
             if not getattr(cls, attr, None):
                 raise TypeError(f"tool {cls.__name__} must declare {attr}")
-        if cls.SCOPE not in ("file", "contract"):
-            raise TypeError(f"tool {cls.__name__}: SCOPE must be 'file' or 'contract'")
+        if not set(scopes(cls)) <= set(SCOPES):
+            raise TypeError(f"tool {cls.__name__}: SCOPE must be one or more of {', '.join(SCOPES)}")
 
     @abstractmethod
     def version(self) -> str:
@@ -92,6 +102,19 @@ class Tool(ABC):
         """Settings that change the tool's results (part of the cache key)."""
         return ""
 
+    def model_settings(self) -> str:
+        """Settings that change its results, as a node states them in its `modelHash` config ("": none)."""
+        return ""
+
     @abstractmethod
     def run(self, work: Work) -> ToolOutcome:
         """Analyze one unit; never raises for a problem with the input (returns failed)."""
+
+    def analyze_compiled(self, output: dict, work: Work) -> ToolOutcome:
+        """Analyze a file from the file stage's compile output (only for tools with COMPILED_OUTPUTS)."""
+        raise NotImplementedError
+
+
+def scopes(tool: type[Tool] | Tool) -> tuple[Scope, ...]:
+    scope = tool.SCOPE
+    return (scope,) if isinstance(scope, str) else tuple(scope)

@@ -1,4 +1,5 @@
-"""Mythril, as a subprocess in its own virtual environment, one deployable contract at a time."""
+"""Mythril, as a subprocess in its own virtual environment, one deployable contract (or one
+bytecode target's runtime code) at a time. One output parser (`_convert`) for both."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import time
 from functools import cache
 from pathlib import Path
 
-from auditor import limits
-from auditor.children import die_with_parent, kill_tree, killpg
 from auditor.config import get_settings
+from auditor.runtime import limits
+from auditor.runtime.children import die_with_parent, kill_tree, killpg
 from auditor.solc.settings import CompilerSettings
 from auditor.swc import mythril_class, mythril_confidence, mythril_severity
 from auditor.tools.base import RawFinding, RawLocation, Tool, ToolOutcome, Work
@@ -27,7 +28,7 @@ GRACE_S = 60
 class MythrilTool(Tool):
     NAME = "mythril"
     DESCRIPTION = "Mythril symbolic executor (ConsenSys), per deployable contract, isolated environment"
-    SCOPE = "contract"
+    SCOPE = ("contract", "bytecode")
 
     def __init__(self, execution_timeout: int | None = None, memory_mb: int | None = None) -> None:
         settings = get_settings()
@@ -48,8 +49,18 @@ class MythrilTool(Tool):
     def settings_key(self) -> str:
         return f"timeout={self.execution_timeout};tx=2"
 
+    def model_settings(self) -> str:
+        return f"mythril_timeout={self.execution_timeout}"
+
     def run(self, work: Work) -> ToolOutcome:
         started = time.monotonic()
+        if work.bytecode:
+            if not work.solc_path:        # the launcher wants one although nothing is compiled
+                return ToolOutcome("failed", message="no solc installed (Mythril's launcher needs one)",
+                                   infrastructure=True)
+            args = ["analyze", "--bin-runtime", "-f", work.bytecode, "-o", "json", "--execution-timeout",
+                    str(self.execution_timeout), "-t", "2", "--solver-timeout", "10000", "--no-onchain-data"]
+            return self._run(work, args, started)
         self.home.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", suffix=".json", dir=self.home, delete=False) as fh:
             # The version (SOLC) and settings that compiled the file in the file stage: the project's
@@ -57,15 +68,17 @@ class MythrilTool(Tool):
             settings = CompilerSettings.from_json(work.solc_settings).standard_json(work.solc_version)
             json.dump({"remappings": list(work.remappings), **settings}, fh)
         settings_file = Path(fh.name)
+        args = ["analyze", f"{work.file}:{work.contract}", "-o", "json", "--execution-timeout",
+                str(self.execution_timeout), "-t", "2", "--solc-json", str(settings_file), "--solver-timeout", "10000"]
         try:
-            return self._run(work, settings_file, started)
+            return self._run(work, args, started)
         finally:
             settings_file.unlink(missing_ok=True)
 
     def invoke(self, args: list[str], cwd: str | Path, solc_path: str, solc_version: str,
                limit_s: float, allow: tuple[str, ...] = ()) -> tuple[str, bytes, bytes, int | None]:
         """Run `myth ARGS` through the launcher under the time limit and the cap on the resident
-        memory of its tree (Mythril and the solc it starts; `auditor.limits`, the policy audits
+        memory of its tree (Mythril and the solc it starts; `auditor.runtime.limits`, the policy audits
         run under too).
 
         Returns (verdict, stdout, stderr, exit code); verdict is "done", "timeout" or "memory".
@@ -91,9 +104,7 @@ class MythrilTool(Tool):
             err_f.seek(0)
             return verdict, out_f.read(), err_f.read(), proc.returncode
 
-    def _run(self, work: Work, settings_file: Path, started: float) -> ToolOutcome:
-        args = ["analyze", f"{work.file}:{work.contract}", "-o", "json", "--execution-timeout",
-                str(self.execution_timeout), "-t", "2", "--solc-json", str(settings_file), "--solver-timeout", "10000"]
+    def _run(self, work: Work, args: list[str], started: float) -> ToolOutcome:
         budget_limit = self.execution_timeout + GRACE_S
         limit = min(work.timeout_s, budget_limit)
         verdict, out, err, returncode = self.invoke(args, work.root, work.solc_path, work.solc_version, limit,
@@ -150,13 +161,19 @@ def _convert(issue: dict, work: Work) -> RawFinding:
     function = (issue.get("function") or "").split("(")[0] or None
     if function in ("fallback", "constructor", "_function_0x"):
         function = function if function != "_function_0x" else None
+    pc, contract = None, issue.get("contract") or work.contract
+    if work.bytecode:               # runtime code: placed by program counter in the pseudo-file work.file
+        filename, line, contract = work.file, 1, None
+        try:
+            pc = max(0, int(issue.get("address") or 0))
+        except (TypeError, ValueError):
+            pc = 0
     return RawFinding(
         tool="mythril", detector=detector, title=issue.get("title") or detector,
         description=" ".join((issue.get("description") or "").split()),
         severity=mythril_severity(issue.get("severity", "Low")),
         confidence=mythril_confidence(raw_id),
-        locations=[RawLocation(str(filename).replace(os.sep, "/"), line, line, issue.get("contract") or work.contract,
-                               function)],
+        locations=[RawLocation(str(filename).replace(os.sep, "/"), line, line, contract, function, pc)],
     )
 
 

@@ -51,9 +51,14 @@ class SlitherTool(Tool):
     NAME = "slither"
     DESCRIPTION = "Slither static analyzer (Trail of Bits), every detector, in-process"
     SCOPE = "file"
+    COMPILED_OUTPUTS = SLITHER_OUTPUTS
 
     def version(self) -> str:
         return dist_version("slither-analyzer")
+
+    def analyze_compiled(self, output: dict, work: Work) -> ToolOutcome:
+        """In the file stage's worker, on its compile output: no second compile."""
+        return analyze_output(output, work)
 
     def run(self, work: Work) -> ToolOutcome:
         from auditor.solc.compiler import compile_files

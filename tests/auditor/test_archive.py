@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.archive import ArchiveError, ArchiveLimits, is_zip, safe_relpath, unpack
+from auditor.archive import is_zip, unpack
+from auditor.archive_guard import ArchiveError, ArchiveLimits, safe_relpath
 from auditor.errors import AuditorError
 
 SOURCE = "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.0;\ncontract A { uint x; }\n"

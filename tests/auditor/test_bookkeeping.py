@@ -12,8 +12,8 @@ import pytest
 
 from auditor.findings import Severity
 from auditor.pipeline import AuditOptions, audit
-from auditor.report.formats import get_format
 from auditor.report.model import Report, ToolState, is_complete
+from auditor.report.registry import get_format
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"

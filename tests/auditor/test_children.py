@@ -1,4 +1,4 @@
-"""auditor.children with real processes: the start-up cleanup of recorded groups, PR_SET_PDEATHSIG
+"""auditor.runtime.children with real processes: the start-up cleanup of recorded groups, PR_SET_PDEATHSIG
 for processes outside the group, and the records of audit_isolated."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from auditor import children
+from auditor.runtime import children
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,7 +57,7 @@ def test_a_process_outside_the_group_dies_with_its_parent(tmp_path, audit_tree):
     """A Popen with die_with_parent() in a session of its own, started from a thread like Mythril."""
     script = (
         "import subprocess, sys, threading, time\n"
-        "from auditor.children import die_with_parent\n"
+        "from auditor.runtime.children import die_with_parent\n"
         "def start():\n"
         "    p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'],"
         " start_new_session=True, preexec_fn=die_with_parent())\n"
@@ -73,8 +73,8 @@ def test_a_process_outside_the_group_dies_with_its_parent(tmp_path, audit_tree):
 
 
 def test_a_finished_audit_leaves_no_record_and_no_process(tmp_path):
-    from auditor.isolated import audit_isolated
     from auditor.pipeline import AuditOptions
+    from auditor.runtime.isolated import audit_isolated
 
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     report = audit_isolated(ROOT / "examples" / "EtherBank.sol", AuditOptions(tools=("slither",), review="none",

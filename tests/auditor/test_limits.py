@@ -1,4 +1,4 @@
-"""The one memory and time policy (auditor/limits.py) on real process trees, and audit_isolated under
+"""The one memory and time policy (auditor/runtime/limits.py) on real process trees, and audit_isolated under
 it: the default cap lets the WebAssembly compilers (solc-js 0.8) run, a tree over the cap is killed
 whole and the audit fails with a typed error."""
 
@@ -13,7 +13,7 @@ import psutil
 import pytest
 from testsupport.waiting import wait_for
 
-from auditor import limits
+from auditor.runtime import limits
 
 ROOT = Path(__file__).resolve().parents[2]
 # A parent that starts a child holding ~300 MB resident, then both wait: the memory is below the top.
@@ -90,8 +90,8 @@ def test_defaults_are_one_policy():
 def test_a_08_contract_audits_in_a_child_under_the_default_cap(tmp_path, monkeypatch):
     """solc-js 0.8 is WebAssembly: an address-space cap of this size made it fail to start at all."""
     from auditor.api.config import ApiSettings
-    from auditor.isolated import audit_isolated
     from auditor.pipeline import AuditOptions
+    from auditor.runtime.isolated import audit_isolated
 
     monkeypatch.setenv("SOLSENTRY_RESULTS_DIR", str(tmp_path / "results"))
     (tmp_path / "src").mkdir()
@@ -104,8 +104,8 @@ def test_a_08_contract_audits_in_a_child_under_the_default_cap(tmp_path, monkeyp
 
 
 def test_an_audit_over_its_memory_cap_fails_with_a_typed_error(tmp_path, audit_tree):
-    from auditor.isolated import AuditCrashed, AuditMemoryExceeded, audit_isolated
     from auditor.pipeline import AuditOptions
+    from auditor.runtime.isolated import AuditCrashed, AuditMemoryExceeded, audit_isolated
 
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     started = time.monotonic()

@@ -79,6 +79,15 @@ def _setup(hardhat_node, tmp_path, nodes: int = 1, threshold: int = 1, auditor: 
     return w3, AuditOracleClient(w3, d.audit_oracle), ns, path
 
 
+def _gauge(text: str, name: str) -> float | None:
+    """The value of an unlabelled metric in a Prometheus text page (None when absent); a float,
+    so compare it with float(wei)."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
 def _inline(source: str) -> bytes:
     return json.dumps({"files": {"Bank.sol": source}}, sort_keys=True, separators=(",", ":")).encode()
 
@@ -118,14 +127,16 @@ def test_round_trip(hardhat_node, tmp_path):
         def scraped() -> str | None:
             # The node records its own confirmation, and an expire tick refreshes the wallet gauge,
             # a moment after the chain says final.
+            # The gauge must show the wallet's real balance, after paying for the answer's gas.
             text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-            refreshed = "solsentry_oracle_wallet_balance_wei 0.0" not in text
+            refreshed = _gauge(text, "solsentry_oracle_wallet_balance_wei") == float(w3.eth.get_balance(node.address))
             return text if "solsentry_oracle_answers_total 1.0" in text and refreshed else None
 
         metrics = wait_for(scraped, 120, "the metrics of the answered request", interval=0.3)
         assert "solsentry_oracle_requests_seen_total 1.0" in metrics
         assert "solsentry_oracle_answers_total 1.0" in metrics
-        assert "solsentry_oracle_wallet_balance_wei" in metrics
+        balance = _gauge(metrics, "solsentry_oracle_wallet_balance_wei")
+        assert balance == float(w3.eth.get_balance(node.address)) and 0 < balance < 10**20   # funded 10**20, paid gas
         health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read())
         assert health["ok"] is True and health["jobs"].get("CONFIRMED") == 1
     finally:

@@ -23,10 +23,11 @@ from eth_utils import keccak
 from pydantic import ValidationError
 
 from oracle import safe_fetch
+from oracle.address_policy import FetchPolicy, refusal
 from oracle.config import OracleSettings
 from oracle.inputs import InputError, ResultStatus, fetch
 from oracle.processor import error_document, process
-from oracle.safe_fetch import FetchFailed, FetchPolicy, FetchRefused, fetch_url, refusal
+from oracle.safe_fetch import FetchFailed, FetchRefused, fetch_url
 from oracle.store import Job, JobState
 
 BODY = b'{"files": {"A.sol": "// SPDX-License-Identifier: MIT\\npragma solidity 0.8.30;\\ncontract A {}\\n"}}'

@@ -383,15 +383,24 @@ def test_code_request_hash_mismatch(killable, settings):
 
 
 @pytest.mark.slow
-def test_code_request_is_audited_by_mythril(killable, settings):
+def test_code_request_is_audited_by_mythril(killable, settings, validate_report):
     w3, address, code, block = killable
     quick = settings.model_copy(update={"audit_mythril_timeout_s": 10})
     answer = process(job(None, kind="code", target=address, input_hash="0x" + keccak(code).hex(), block=block),
                      w3, quick)
     assert answer.status == ResultStatus.OK, answer.reason
     report = json.loads(answer.output)
-    assert report["schema"] == "solsentry.code-report/1" and report["target"] == address
-    assert report["codehash"] == "0x" + keccak(code).hex()
+    # The signed bytes are a solsentry.report/1, made by audit() on a bytecode target.
+    validate_report(report)
+    assert report["schema"] == "solsentry.report/1" and report["target"] == address
+    assert report["target_kind"] == "bytecode" and report["files"] == []
+    assert report["bytecode"] == {"codehash": "0x" + keccak(code).hex(), "code_size": len(code),
+                                  "address": address, "chain_id": w3.eth.chain_id}
+    assert [(t["name"], t["runs"]) for t in report["tools"]] == [("mythril", 1)]
+    assert [(r["tool"], r["unit"]) for r in report["tool_runs"]] == [("mythril", "runtime")]
     assert answer.high >= 1 and any(f["swc"] == "SWC-106" for f in report["findings"])
+    selfdestruct = next(f for f in report["findings"] if f["swc"] == "SWC-106")
+    assert selfdestruct["locations"][0]["file"] == "runtime" and selfdestruct["locations"][0]["pc"] > 0
+    assert selfdestruct["locations"][0]["function"] == "kill"
     assert answer.model_hash == model_hash(model_config(quick, "code"))
     assert "mythril@" in model_config(quick, "code") and "mythril_timeout=10" in model_config(quick, "code")

@@ -18,22 +18,13 @@ from web3.exceptions import TransactionNotFound, Web3RPCError
 
 from oracle.chain.contracts import AuditOracleClient, FulfillOutcome, RequestState
 from oracle.chain.deploy import deploy
+from oracle.chain.errors import FeeCapError, NonceConsumed, RpcUnavailable, SimulationError, TxRejected, TxSkipped
+from oracle.chain.retry import RetryingRpc, is_transient
+from oracle.chain.sent import SentTx, TxStatus
 from oracle.chain.signer import AuditResult, ResultSigner
-from oracle.chain.txmanager import (
-    FeeCapError,
-    NonceConsumed,
-    RpcUnavailable,
-    SentTx,
-    SimulationError,
-    TxManager,
-    TxRejected,
-    TxSkipped,
-    TxStatus,
-    fulfill_not_needed,
-    is_transient,
-    simulate_fulfill,
-)
+from oracle.chain.txmanager import TxManager
 from oracle.config import OracleSettings
+from oracle.tasks.deliver import fulfill_not_needed, simulate_fulfill
 
 RESULT_KEY = keccak(text="solsentry test: txmanager result key")
 
@@ -411,12 +402,13 @@ def test_transient_rpc_errors_are_retried_with_backoff(env, hardhat_node, monkey
             return super().make_request(method, params)
 
     sleeps: list[float] = []
-    monkeypatch.setattr("oracle.chain.txmanager.time.sleep", sleeps.append)
+    monkeypatch.setattr("oracle.chain.retry.time.sleep", sleeps.append)
     w3 = Web3(Flaky(hardhat_node.url, exception_retry_configuration=None))
     wallet = env.wallet()
     txm = TxManager(w3, wallet, settings(rpc_retries=5, rpc_backoff_s=0.5))
     assert txm.balance() == 10**19
     assert sleeps == [0.5, 1.0, 2.0]
+    assert (txm.rpc.retried, txm.rpc.exhausted) == (3, 0)   # the retries are counted
 
     failures["left"] = 100
     sleeps.clear()
@@ -428,6 +420,40 @@ def test_transient_rpc_errors_are_retried_with_backoff(env, hardhat_node, monkey
     dead = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{_closed_port()}", exception_retry_configuration=None))
     with pytest.raises(RpcUnavailable):
         TxManager(dead, wallet, settings(rpc_retries=1)).next_nonce()
+
+
+def test_listener_retries_transient_rpc_errors(env, hardhat_node, tmp_path, monkeypatch):
+    from oracle.listener import Listener, ListenerConfig
+    from oracle.store import JobStore
+
+    failures = {"left": 0}
+
+    class Flaky(Web3.HTTPProvider):
+        def make_request(self, method, params):
+            if failures["left"] > 0:
+                failures["left"] -= 1
+                raise requests.ConnectionError("Connection refused")
+            return super().make_request(method, params)
+
+    monkeypatch.setattr("oracle.chain.retry.time.sleep", lambda s: None)
+    w3 = Web3(Flaky(hardhat_node.url, exception_retry_configuration=None))
+    start = env.w3.eth.block_number
+    request_id = env.request()
+    rpc = RetryingRpc(retries=3, backoff_s=0.01)
+    store = JobStore(tmp_path / "jobs.sqlite")
+    try:
+        listener = Listener(AuditOracleClient(w3, env.oracle.address), store, ListenerConfig(start_block=start),
+                            rpc=rpc)
+        failures["left"] = 2       # eth_blockNumber fails twice, then the poll goes through
+        assert listener.poll() == 1
+        assert store.get("0x" + request_id.hex()) is not None
+        assert (rpc.retried, rpc.exhausted) == (2, 0)
+        failures["left"] = 100     # the endpoint stays down: bounded, then RpcUnavailable
+        with pytest.raises(RpcUnavailable, match="RPC unavailable after 4 tries"):
+            listener.poll()
+        assert (rpc.retried, rpc.exhausted) == (5, 1)
+    finally:
+        store.close()
 
 
 def test_is_transient_classifies_errors():

@@ -25,6 +25,7 @@ LLM_TOOL = "solsentry-llm"
 
 class LLMReviewer(Reviewer):
     NAME = "llm"
+    HOSTED = False          # the model or endpoint is the caller's: not offered by the HTTP service
     DESCRIPTION = "A generative code LLM (local or OpenAI-compatible endpoint) writes the review as JSON"
 
     def __init__(self, model: str | None = None, adapter: str | None = None, model_name: str | None = None,

@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from auditor import outputs
+
 BIN = Path(sys.executable).parent
 # Every check but positive_data_acceptance: a schema-valid request can still be refused with 400 for
 # what OpenAPI cannot say (an upload that is not a .zip, sources without a .sol file, an unsafe path).
@@ -44,8 +46,8 @@ fail-on = ["unresolvable_reference", "unsupported_regex", "missing_deserializer"
 def test_fuzz_every_operation_against_the_openapi_document(make_server, tmp_path):
     oracle_db = tmp_path / "oracle.sqlite"
     with sqlite3.connect(oracle_db) as db:          # /v1/outputs/{hash} reads a real (tiny) store
-        db.execute("CREATE TABLE outputs (hash TEXT PRIMARY KEY, bytes BLOB NOT NULL, created_at REAL NOT NULL)")
-        db.execute("INSERT INTO outputs VALUES (?, ?, 0)", ("0x" + "ab" * 32, b'{"report":1}'))
+        outputs.create(db)                          # the table as auditor owns it (the oracle writes it)
+        outputs.put(db, "0x" + "ab" * 32, b'{"report":1}')
     # One worker: the document's example (one small contract, Slither only) is audited for real;
     # fuzzed sources fail to compile or are refused before they are queued.
     s = make_server(tmp_path / "api", {"SOLSENTRY_API_ORACLE_DB": str(oracle_db), "SOLSENTRY_API_WORKERS": "1",

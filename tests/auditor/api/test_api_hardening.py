@@ -1,5 +1,6 @@
-"""Service hardening (issue 12, point 5) against a real `solsentry serve`: duplicate JSON keys, rate
-limits per client address, private files, the API's own results cache, control characters."""
+"""Service hardening (issue 12, point 5): duplicate JSON keys, rate limits per client address, private
+files, the API's own results cache, control characters. Route tests (duplicate keys, the public outputs'
+limit) run the app in process (`make_app`); the rest a real `solsentry serve`."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from auditor import outputs
 from auditor.api.config import ApiSettings
 from auditor.api.runner import Workers
 from auditor.api.store import AuditStore
 from auditor.cache import ResultCache
 from auditor.findings import Category, Confidence, Finding, Location, Reporter, Severity
-from auditor.report.formats import get_format
 from auditor.report.model import Report, SourceFile, ToolRun, ToolState, summarize
+from auditor.report.registry import get_format
 from auditor.report.terminal import render_summary
 
 COUNTER = ("// SPDX-License-Identifier: MIT\npragma solidity ^0.8.20;\n\ncontract Counter {\n"
@@ -68,8 +70,8 @@ def hardened(make_module_server, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hardening")
     oracle_db = tmp / "oracle.sqlite"
     with sqlite3.connect(oracle_db) as db:
-        db.execute("CREATE TABLE outputs (hash TEXT PRIMARY KEY, bytes BLOB NOT NULL, created_at REAL NOT NULL)")
-        db.execute("INSERT INTO outputs VALUES (?, ?, 0)", ("0x" + "ab" * 32, b'{"report":1}'))
+        outputs.create(db)                    # the table as auditor owns it (the oracle writes it)
+        outputs.put(db, "0x" + "ab" * 32, b'{"report":1}')
     s = make_module_server(tmp / "api", {"SOLSENTRY_API_ORACLE_DB": str(oracle_db),
                                          "SOLSENTRY_API_RATE_LIMIT_PER_MINUTE": "100000",
                                          "SOLSENTRY_API_PUBLIC_RATE_LIMIT_PER_MINUTE": "5"})
@@ -78,8 +80,9 @@ def hardened(make_module_server, tmp_path_factory):
     return s.start(), key
 
 
-def test_duplicate_json_keys_are_400_naming_the_key(hardened):
-    s, key = hardened
+def test_duplicate_json_keys_are_400_naming_the_key(make_app, tmp_path):
+    s = make_app(tmp_path / "api")                      # in process: a route test
+    key = s.key()
     cases = {
         b'{"files": {"a.sol": "contract A {}"}, "files": {"b.sol": "contract B {}"}}': b"'files'",
         b'{"files": {"a.sol": "contract A {}", "a.sol": "SECRET-VALUE"}}': b"'a.sol'",
@@ -98,8 +101,12 @@ def test_duplicate_json_keys_are_400_naming_the_key(hardened):
     assert status == 400 and b"'tools'" in answer, answer
 
 
-def test_public_outputs_are_rate_limited_per_address(hardened):
-    s, _ = hardened
+def test_public_outputs_are_rate_limited_per_address(make_app, tmp_path):
+    oracle_db = tmp_path / "oracle.sqlite"            # in process: a route test
+    with sqlite3.connect(oracle_db) as db:
+        outputs.create(db)
+        outputs.put(db, "0x" + "ab" * 32, b'{"report":1}')
+    s = make_app(tmp_path / "api", oracle_db=oracle_db, public_rate_limit_per_minute=5)
     codes = [s.call("GET", "/v1/outputs/0x" + "ab" * 32) for _ in range(7)]
     assert [c[0] for c in codes[:5]] == [200] * 5
     status, body, headers = codes[5]

@@ -1,4 +1,6 @@
-"""The HTTP service against a real uvicorn server (`solsentry serve`) started by the tests."""
+"""The HTTP service: the route tests in process (`make_app`: the app behind a TestClient, settings
+through dependency overrides), the rest against a real uvicorn server (`solsentry serve`) started by
+the tests: its start-up checks, whole audits through its workers, SIGKILL and restart."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from testsupport.waiting import wait_for
+
+from auditor import outputs
 
 ROOT = Path(__file__).resolve().parents[3]
 BANK = (ROOT / "examples" / "EtherBank.sol").read_text()
@@ -101,11 +105,9 @@ def _multipart(data: bytes) -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
-def test_attacks_get_the_right_4xx_and_leave_no_file_outside(make_server, tmp_path):
-    s = make_server(tmp_path / "api", {"SOLSENTRY_API_MAX_BODY_BYTES": "200000",
-                                       "SOLSENTRY_API_RATE_LIMIT_PER_MINUTE": "12"})
+def test_attacks_get_the_right_4xx_and_leave_no_file_outside(make_app, tmp_path):
+    s = make_app(tmp_path / "api", max_body_bytes=200000, rate_limit_per_minute=12)
     key = s.key()
-    s.start()
     before = {p for p in tmp_path.rglob("*")}
     cases = {
         "traversal": (_zip([("../../escape.sol", b"contract A {}", None)]), 400, b"traversal"),
@@ -132,14 +134,13 @@ def test_attacks_get_the_right_4xx_and_leave_no_file_outside(make_server, tmp_pa
     assert not any(p.is_symlink() for p in s.data.rglob("*"))
 
 
-def test_outputs_are_served_by_hash(make_server, tmp_path):
+def test_outputs_are_served_by_hash(make_app, tmp_path):
     db = tmp_path / "oracle.sqlite"
     with sqlite3.connect(db) as conn:
-        conn.execute("CREATE TABLE outputs (hash TEXT PRIMARY KEY, bytes BLOB NOT NULL, created_at REAL NOT NULL)")
-        conn.execute("INSERT INTO outputs VALUES (?, ?, 0)", ("0x" + "ab" * 32, b'{"report":1}'))
-    s = make_server(tmp_path / "api", {"SOLSENTRY_API_ORACLE_DB": str(db)})
+        outputs.create(conn)                    # the table as auditor owns it (the oracle writes it)
+        outputs.put(conn, "0x" + "ab" * 32, b'{"report":1}')
+    s = make_app(tmp_path / "api", oracle_db=db)
     s.key()
-    s.start()
     status, body, headers = s.call("GET", "/v1/outputs/0x" + "AB" * 32)
     assert status == 200 and body == b'{"report":1}' and headers["content-type"] == "application/json"
     assert s.call("GET", "/v1/outputs/" + "cd" * 32)[0] == 404

@@ -18,7 +18,9 @@ from auditor.evaluation.dataset import (
     load_dataset,
     load_smartbugs,
 )
-from auditor.evaluation.scoring import MERGED, location_hits, score, to_json, to_markdown
+from auditor.evaluation.rendering import to_json, to_markdown
+from auditor.evaluation.results import MERGED
+from auditor.evaluation.scoring import location_hits, score
 from auditor.findings import Category, Confidence, Finding, Location, Reporter, Severity
 from auditor.report.model import Report, SourceFile, ToolInfo, summarize
 

@@ -3,7 +3,10 @@ from __future__ import annotations
 import pytest
 
 from auditor.errors import AuditorError
-from auditor.report.formats import (
+from auditor.report.html import HtmlFormat
+from auditor.report.json_format import JsonFormat
+from auditor.report.markdown import MarkdownFormat
+from auditor.report.registry import (
     ReportFormat,
     UnknownFormatError,
     all_formats,
@@ -11,9 +14,6 @@ from auditor.report.formats import (
     format_names,
     get_format,
 )
-from auditor.report.html import HtmlFormat
-from auditor.report.json_format import JsonFormat
-from auditor.report.markdown import MarkdownFormat
 from auditor.report.sarif import SarifFormat
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from auditor.report.formats import get_format
+from auditor.report.registry import get_format
 
 
 class _Collector(HTMLParser):

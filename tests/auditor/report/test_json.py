@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from auditor.report.formats import get_format
 from auditor.report.json_format import SCHEMA_PATH, SCHEMA_URI, load_schema, report_json_schema
 from auditor.report.model import SCHEMA_ID, Report
+from auditor.report.registry import get_format
 
 
 def test_committed_schema_matches_the_models():

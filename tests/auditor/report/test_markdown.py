@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import re
 
-from auditor.report.formats import get_format
 from auditor.report.markdown import cell, code_block, code_span, escape
+from auditor.report.registry import get_format
 
 
 def test_escape_helpers():

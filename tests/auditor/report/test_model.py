@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from auditor.report.formats import get_format
 from auditor.report.model import Report, SourceFile, ToolRun, ToolState
+from auditor.report.registry import get_format
 
 
 def test_complete_is_derived_from_files_and_runs(report, empty_report):

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 import pytest
 from jsonschema import Draft4Validator
 
-from auditor.report.formats import get_format
 from auditor.report.model import Report, SourceFile, ToolRun, ToolState
+from auditor.report.registry import get_format
 from auditor.report.sarif import FINGERPRINT_KEY, SRCROOT, artifact_uri, rule_id
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from auditor.pipeline import AuditOptions, audit
-from auditor.report.formats import get_format
 from auditor.report.model import fails
+from auditor.report.registry import get_format
 from auditor.review.encoder import MODEL_DIR, REVIEW_TOOL, EncoderReviewer, decide
 from auditor.review.texts import CATEGORIES
 

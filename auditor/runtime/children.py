@@ -1,6 +1,6 @@
 """Audit processes that cannot outlive the process that started them.
 
-An audit child (`auditor.isolated`) leads its own process group and watches its parent: when the
+An audit child (`auditor.runtime.isolated`) leads its own process group and watches its parent: when the
 parent is gone (EOF on the spawn sentinel, or a new parent pid), it SIGKILLs every descendant,
 whatever their group or session, then its whole group, itself included. Processes that leave
 the group (Mythril, in a session of its own for its tree kill) also get PR_SET_PDEATHSIG=SIGKILL

@@ -1,9 +1,12 @@
-"""Where the per-file stages of an audit run: local worker processes, or Ray tasks.
+"""Where work runs: local worker processes, or Ray tasks. Ray is wired here only.
 
-`local` (default): a process pool on this machine. `ray`: each file stage is a Ray task on the
-cluster at `ray_address` (or on a local Ray instance started for the audit when no address is
-given). Ray workers read the sources by path, so on a multi-machine cluster the target must be
-on a filesystem every node mounts at the same path.
+File stages (`pool`): `local` (default) is a process pool on this machine; `ray` makes each file
+stage a Ray task on the cluster at `ray_address` (or on a local Ray instance started for the
+audit when no address is given). Ray workers read the sources by path, so on a multi-machine
+cluster the target must be on a filesystem every node mounts at the same path.
+
+One task in a fresh worker (`ray_call`): what whole audits use on Ray
+(`auditor.runtime.isolated.audit_on_ray`, `solsentry serve --executor ray`).
 """
 
 from __future__ import annotations
@@ -54,3 +57,19 @@ def pool(kind: str, jobs: int, ray_address: str | None, initializer=None):
     if kind != "local":
         raise AuditorError(f"unknown executor {kind!r}; available: {', '.join(EXECUTORS)}")
     return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("forkserver"), initializer=initializer)
+
+
+
+def ray_call(fn, args: tuple, timeout_s: float, memory_mb: int = 0) -> Any:
+    """`fn(*args)` as one Ray task in a fresh worker process (max_calls=1, no retries) that
+    reserves `memory_mb` in Ray's scheduler; its result, or TimeoutError past `timeout_s` (the
+    task is cancelled, force)."""
+    import ray
+
+    remote = ray.remote(max_calls=1, max_retries=0, memory=max(0, memory_mb) * 1024 * 1024 or None)(fn)
+    ref = remote.remote(*args)
+    try:
+        return ray.get(ref, timeout=timeout_s)
+    except ray.exceptions.GetTimeoutError:
+        ray.cancel(ref, force=True)
+        raise TimeoutError from None

@@ -5,7 +5,7 @@ Memory is the resident size (RSS) of the whole process tree, polled, not an addr
 space than it ever uses, so an address-space cap stops them from starting at all ("Cannot
 allocate Wasm memory"). RSS is summed per process, so pages shared between processes count
 once per process: the cap errs on the side of killing early, never late. A tree past the time
-limit or over the cap is killed whole (`auditor.children.kill_tree`).
+limit or over the cap is killed whole (`auditor.runtime.children.kill_tree`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from auditor.children import kill_tree
+from auditor.runtime.children import kill_tree
 
 Verdict = Literal["done", "timeout", "memory"]
 POLL_S = 0.25          # how often the tree's memory is measured (a shorter spike goes unseen)
