@@ -5,22 +5,58 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import click
 
-from auditor.report.registry import format_names
-from auditor.review.registry import REVIEW_NAMES
-from auditor.tools.registry import TOOL_NAMES, tool_names
+
+class RegistryChoice(click.Choice):
+    """A Choice whose names a registry gives when they are first needed: the report-format and
+    reviewer registries import pydantic and the formats, which `solsentry --help` must not."""
+
+    def __init__(self, names: Callable[[], Iterable[str]]) -> None:
+        self._names = names
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(self._names())
+
+    @choices.setter
+    def choices(self, _value: object) -> None:   # click's __init__ assigns; the registry decides
+        pass
+
+
+def _format_names() -> list[str]:
+    from auditor.report.registry import format_names
+
+    return list(format_names())
+
+
+def _default_tools() -> str:
+    from auditor.tools.registry import TOOL_NAMES
+
+    return ",".join(TOOL_NAMES)
+
+
+def _review_names() -> list[str]:
+    from auditor.review.registry import REVIEW_NAMES
+
+    return list(REVIEW_NAMES)
+
 
 # The choices come from the registries (report formats, tools, reviewers).
-FORMATS = tuple(format_names())
+FORMATS = RegistryChoice(_format_names)
+REVIEWS = RegistryChoice(_review_names)
 
 
 def _tools(value: str) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(t.strip().lower() for t in value.split(",") if t.strip()))
     if not names:
         raise click.BadParameter("give at least one tool", param_hint="--tools")
+    from auditor.tools.registry import tool_names
+
     known = tool_names()
     bad = [n for n in names if n not in known]
     if bad:
@@ -31,9 +67,9 @@ def _tools(value: str) -> tuple[str, ...]:
 
 @click.command("audit")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--tools", "tools", default=",".join(TOOL_NAMES), show_default=True,
+@click.option("--tools", "tools", default=_default_tools, show_default=True,
               help="Comma-separated tools to run.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+@click.option("--format", "fmt", type=FORMATS, default=None,
               help="Report format written to --out (or stdout); default: terminal summary only "
                    "(with --out: guessed from its extension, else json).")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the report to FILE.")
@@ -49,7 +85,7 @@ def _tools(value: str) -> tuple[str, ...]:
 @click.option("--include-dependencies", is_flag=True, help="Also report findings in dependencies.")
 @click.option("--include-tests", is_flag=True, help="Also analyze test and script contracts.")
 @click.option("--no-cache", is_flag=True, help="Analyze again even when results are cached.")
-@click.option("--review", type=click.Choice(REVIEW_NAMES), default=REVIEW_NAMES[0], show_default=True,
+@click.option("--review", type=REVIEWS, default=lambda: _review_names()[0], show_default=True,
               help="Review: 'embedded' (bundled encoder) or 'llm' (a generative model, --model) judges each finding "
                    "and adds model-only findings; 'none' turns it off.")
 @click.option("--model", "llm_model", default=None, metavar="PATH_OR_URL",

@@ -102,7 +102,7 @@ def test_cli_and_api_choices_come_from_the_registries(dummy_tool):
     from auditor.review.registry import HOSTED_REVIEW_NAMES, REVIEW_NAMES, get_reviewer
 
     assert _tools("slither, linecounter") == ("slither", "linecounter")
-    assert tuple(format_names()) == FORMATS
+    assert tuple(format_names()) == FORMATS.choices
     assert AuditOptionsIn().tools == list(TOOL_NAMES)
     review = AuditOptionsIn.model_json_schema()["properties"]["review"]
     assert review["enum"] == list(HOSTED_REVIEW_NAMES) and "llm" in REVIEW_NAMES and "llm" not in review["enum"]
