@@ -16,8 +16,8 @@ from auditor.perms import private_dir
 from auditor.tools.base import RawFinding, RawLocation, ToolOutcome
 
 # 2: infrastructure failures are no longer stored (format 1 caches may hold some), and Mythril
-# timeouts under their budget are.
-CACHE_FORMAT = 2
+# timeouts under their budget are. 3: file stages computed in build groups (auditor/build.py).
+CACHE_FORMAT = 3
 
 
 class ResultCache:

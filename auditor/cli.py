@@ -20,6 +20,7 @@ BUILTIN_COMMANDS = {
     "eval": "auditor.commands.eval:eval_group",
     "serve": "auditor.commands.serve:serve_cmd",
     "api-key": "auditor.commands.serve:api_key",
+    "init": "auditor.commands.init:init_cmd",
 }
 
 

@@ -14,14 +14,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
+from auditor.errors import PragmaError
 from auditor.report.model import CompilerSettings as SettingsInfo
 from auditor.report.model import SourceFile
 from auditor.solc.choice import Choice, choose
 from auditor.solc.provider import SolcProvider
 from auditor.solc.settings import Candidate, CompilerSettings
-from auditor.solc.versions import Constraint
+from auditor.solc.versions import Constraint, Version
 from auditor.stages import FileStage
 from auditor.targets import Target
+from auditor.targets.compilers import with_override
 from auditor.tools.base import Work
 
 
@@ -32,13 +34,36 @@ class Planned(Protocol):
 
 
 def candidates_for(provider: SolcProvider, target: Target, src: Path,
-                   constraints: Sequence[tuple[str, Constraint]]) -> Choice:
-    """The ordered compilers for the own file `src` whose unit has `constraints`."""
+                   constraints: Sequence[tuple[str, Constraint]], prefer: Version | None = None) -> Choice:
+    """The ordered compilers for the own file `src` whose unit has `constraints`; `prefer`: the
+    installed version to try first when the project configures none (plan.common_versions)."""
     config = target.compilers
     if config is None:
-        return choose(provider, constraints)
+        return choose(provider, constraints, prefer=prefer)
     specs, default = config.for_file(src)
-    return choose(provider, constraints, specs, default, config.origin)
+    choice = choose(provider, constraints, specs, default, config.origin)
+    if not config.pinned:
+        return choice
+    # A pinned compiler (the SolSentry config's [compiler] version) is the only one to try: falling
+    # back to another would audit with a compiler the user ruled out.
+    if choice.first.origin != config.origin:
+        pinned = Version.parse(specs[0].version)
+        refusing = [f"{name}: pragma solidity {c.text}" for name, c in constraints if not c.allows(pinned)]
+        if refusing:
+            raise PragmaError(f"{config.origin} pins solc {pinned}, which the pragmas do not allow "
+                              f"({'; '.join(refusing)})")
+        if choice.note and "could not be used" in choice.note:    # an install that failed says why
+            raise PragmaError(choice.note)
+        where = "the known solc releases" if provider.may_install else "the installed compilers"
+        raise PragmaError(f"{config.origin} pins solc {pinned}, which is not among {where}")
+    return Choice([choice.first])
+
+
+def override(target: Target, compiler_override: dict | None) -> Target:
+    """`target` with the SolSentry config's [compiler] overrides over its project's compilers."""
+    if not compiler_override:
+        return target
+    return replace(target, compilers=with_override(target.compilers, compiler_override, target.root))
 
 
 def work_fields(choice: Choice) -> dict:

@@ -27,3 +27,7 @@ class ReviewError(AuditorError):
 
 class TargetError(AuditorError):
     """The path to audit is missing, not Solidity, or holds no Solidity sources."""
+
+
+class ConfigError(AuditorError):
+    """The project's SolSentry config (solsentry.toml, [tool.solsentry]) is unreadable or invalid."""

@@ -40,6 +40,15 @@ class AuditOptions:
     # An audit run for someone else (API, oracle): only the submitted files are read, no enclosing
     # project is consulted, and no compiler is installed (only cached ones are used).
     hosted: bool = False
+    # From the project config (auditor/project_config.py, applied by auditor/filters.py): glob patterns
+    # of own sources not to analyze (relative ones from the target's root), the finding filter
+    # (rules: detector names, SWC ids, categories; include empty = every finding), the lowest
+    # severity reported, and compiler overrides (version, optimizer, runs, via_ir, evm_version, origin).
+    exclude_paths: tuple[str, ...] = ()
+    detectors_include: tuple[str, ...] = ()
+    detectors_exclude: tuple[str, ...] = ()
+    min_severity: str | None = None
+    compiler_override: dict | None = None
     progress: Progress | None = field(default=None, repr=False)
 
     def settings_for(self, tool: str) -> dict:

@@ -11,28 +11,27 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
-from auditor import __version__, compiled
-from auditor.cache import ResultCache, outcome_from_json, outcome_to_json
+from auditor import __version__, compiled, memo
+from auditor.build import Workers, file_stages
+from auditor.cache import ResultCache
 from auditor.config import get_settings
 from auditor.errors import AuditorError
+from auditor.filters import drop_excluded, filter_findings
 from auditor.merge import merge
 from auditor.options import AuditOptions, Progress
 from auditor.plan import Planned, plan
 from auditor.report.model import BytecodeInfo, Report, SourceFile, ToolInfo, ToolRun, ToolState, is_complete, summarize
-from auditor.runtime import executors
-from auditor.stages import FileStage, run_file_stage, stage_from_json, stage_to_json, worker_init
+from auditor.stages import FileStage
 from auditor.suppress import apply_baseline, apply_inline, load_baseline
 from auditor.targets import Target, load_target
 from auditor.targets.bytecode import UNIT, BytecodeTarget
 from auditor.tools.base import RawFinding, Tool, scopes
 from auditor.tools.registry import get_tool, tool_names
-from auditor.units import Unit, jobs, run_outcome, run_units, skip, tick, tool_key
+from auditor.units import Unit, run_outcome, run_units, skip, tick, tool_key
 
 __all__ = ["AuditOptions", "Progress", "audit"]
 log = logging.getLogger(__name__)
@@ -56,7 +55,11 @@ def audit(path: str | Path | BytecodeTarget, options: AuditOptions | None = None
     if isinstance(path, BytecodeTarget):
         report = _audit_bytecode(path, tools, cache_store, options)
     else:
-        report = _audit_sources(path, tools, cache_store, options, settings.max_source_bytes)
+        key = memo.memo_key(path, options, tools, settings.solc_dir)
+        report = memo.lookup(cache_store, key, path)
+        if report is None:
+            report = _audit_sources(path, tools, cache_store, options, settings.max_source_bytes)
+            memo.store(cache_store, key, report)
     return report.model_copy(update={"duration_s": round(time.monotonic() - started, 3)})
 
 
@@ -64,14 +67,22 @@ def _audit_sources(path: str | Path, tools: dict[str, Tool], cache_store: Result
                    max_bytes: int) -> Report:
     target = load_target(path, include_tests=options.include_tests, allow_paths=options.allow_paths,
                          hosted=options.hosted)
+    target = compiled.override(drop_excluded(target, options.exclude_paths), options.compiler_override)
     accepted = load_baseline(options.baseline) if options.baseline else set()
     runs: list[ToolRun] = []
     files: dict[str, SourceFile] = {}
     raws: list[RawFinding] = []
 
-    planned = plan(target, files, max_bytes, install=not options.hosted)
     in_stage = {n: t for n, t in tools.items() if "file" in scopes(t) and t.COMPILED_OUTPUTS and not t.unavailable()}
-    stages, cached = _file_stages(planned, in_stage, cache_store, options, files)
+    workers = Workers(options)
+    workers.warm(tuple(in_stage.values()), target)      # their imports overlap the planning
+    try:
+        # Code is generated only for the tools that analyze deployable contracts' bytecode.
+        codegen = any("contract" in scopes(t) for t in tools.values())
+        planned = plan(target, files, max_bytes, install=not options.hosted, codegen=codegen)
+        stages, cached = file_stages(planned, in_stage, cache_store, options, files, workers)
+    finally:
+        workers.close()
     compiled.record(planned, stages, files)   # the compiler that worked: into the report, and for later tools
     for tool in tools.values():
         if "file" in scopes(tool):
@@ -86,9 +97,14 @@ def _audit_sources(path: str | Path, tools: dict[str, Tool], cache_store: Result
         findings = [f for f in findings if not target.is_dependency(target.root / f.primary.file)]
     apply_inline(findings, lines)
     apply_baseline(findings, accepted)
+    findings = filter_findings(findings, options, target.root)
     report = _report(str(path), target.kind, tools, runs, list(files.values()), findings)
     if options.review != "none":
         report = _review(report, target, options)
+        # The model's own findings follow the same detector and severity rules as the tools'.
+        kept = filter_findings(report.findings, options, target.root)
+        if len(kept) != len(report.findings):
+            report = report.model_copy(update={"findings": kept, "summary": summarize(kept)})
     return report
 
 
@@ -155,69 +171,6 @@ def _review(report: Report, target: Target, options: AuditOptions) -> Report:
     return reviewed
 
 
-def _file_stages(planned: list[Planned], in_stage: dict[str, Tool], cache_store: ResultCache,
-                 options: AuditOptions, files: dict[str, SourceFile]) -> tuple[dict[str, FileStage], set]:
-    """Compile every own file (and run the `in_stage` tools on its output) in worker processes, or
-    read the cache: the stage under its key, each tool's outcome under its own. Returns the stages
-    and the (tool, file) pairs whose outcome came from the cache."""
-    results: dict[str, FileStage] = {}
-    cached: set[tuple[str, str]] = set()
-    prior: dict[str, dict] = {}
-    todo: list[tuple[Planned, tuple[Tool, ...]]] = []
-    for p in planned:
-        hit = cache_store.get(p.key)
-        stage = stage_from_json(hit) if hit is not None else None
-        missing = list(in_stage.values()) if stage is None else []
-        if stage is not None and not stage.errors:
-            for name, tool in in_stage.items():
-                outcome = cache_store.get(tool_key(tool, "file", p.key))
-                if outcome is None:
-                    missing.append(tool)
-                else:
-                    stage.outcomes[name] = outcome_from_json(outcome)
-                    cached.add((name, p.work.file))
-        if stage is None or missing:
-            prior[p.work.file] = stage.outcomes if stage is not None else {}
-            todo.append((p, tuple(missing)))
-        else:
-            results[p.work.file] = stage
-    done = len(results)
-    tick(options, "compile", done, len(planned))
-    if todo:
-        pool = executors.pool(options.executor, min(jobs(options), len(todo)), options.ray_address,
-                              initializer=worker_init)
-        try:
-            futures: dict[Future, tuple[Planned, tuple[Tool, ...]]] = {
-                pool.submit(run_file_stage, p.work, run): (p, run) for p, run in todo}
-            for fut in as_completed(futures):
-                p, run = futures[fut]
-                try:
-                    stage = fut.result()
-                except BrokenProcessPool:
-                    stage = FileStage(errors=["the analysis worker crashed (out of memory?)"], infrastructure=True)
-                except Exception as exc:  # a bug in a worker must not lose the other files' results
-                    log.exception("file stage failed for %s", p.work.file)
-                    stage = FileStage(errors=[f"internal error: {type(exc).__name__}: {exc}"], infrastructure=True)
-                # Only outcomes of the code are kept: a compile error of the source, the tools' findings.
-                if stage.cacheable:
-                    cache_store.put(p.key, stage_to_json(stage))
-                for tool in run:
-                    outcome = stage.outcomes.get(tool.NAME)
-                    if outcome is not None and stage.cacheable and not outcome.infrastructure:
-                        cache_store.put(tool_key(tool, "file", p.key), outcome_to_json(outcome))
-                stage.outcomes = {**prior[p.work.file], **stage.outcomes}
-                results[p.work.file] = stage
-                done += 1
-                tick(options, "compile", done, len(planned))
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-    for p in planned:
-        stage, entry = results[p.work.file], files[p.work.file]
-        if stage.errors:
-            entry.status, entry.error = "error", _first_error(stage.errors)
-    return results, cached
-
-
 def _file_runs(tool: Tool, in_stage: bool, planned: list[Planned], stages: dict[str, FileStage], cached: set,
                files: dict[str, SourceFile], cache_store: ResultCache, options: AuditOptions,
                runs: list[ToolRun], raws: list[RawFinding]) -> None:
@@ -247,11 +200,6 @@ def _contract_units(tool: Tool, planned: list[Planned], stages: dict[str, FileSt
             units.append(Unit(f"{p.work.file}:{c.name}", replace(p.work, contract=c.name),
                               tool_key(tool, p.key, c.name)))
     return units
-
-
-def _first_error(errors: list[str]) -> str:
-    text = errors[0].strip()
-    return text if len(text) < 2000 else text[:2000] + " ..."
 
 
 def _line_reader(target: Target) -> Callable[[str], list[str]]:

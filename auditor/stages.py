@@ -46,14 +46,44 @@ def worker_init() -> None:
     logging.basicConfig(level=logging.ERROR)
 
 
-def run_file_stage(work: Work, tools: tuple[Tool, ...] = ()) -> FileStage:
+def warm_up(tools: tuple[Tool, ...], compilers: tuple[tuple[str, str], ...] = ()) -> None:
+    """The first task of a stage worker, while the parent plans: the tools' imports, and the
+    resident compilers of the project's configured versions ((version, path) of solc-js), loaded
+    and through one compile (soljson's load and first compile: ~1 s of a one-file re-audit)."""
+    import tempfile
+
+    from auditor.errors import AuditorError
+    from auditor.solc.compiler import run_standard_json
+    from auditor.solc.provider import SolcBinary
+    from auditor.solc.server import pool
+    from auditor.solc.versions import Version
+
+    for version, path in compilers:     # node loads soljson on the other CPU while the tools import
+        pool().get(SolcBinary(Version.parse(version), Path(path), "solc-js")).start()
+    for tool in tools:
+        tool.warm()
+    for version, path in compilers:
+        source = "contract W { function f() external {} }"
+        request = {"language": "Solidity", "sources": {"warm.sol": {"content": source}},
+                   "settings": {"outputSelection": {"*": {"*": ["abi"], "": ["ast"]}}}}
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                run_standard_json(SolcBinary(Version.parse(version), Path(path), "solc-js"), request, Path(tmp),
+                                  timeout=60)
+            except AuditorError:
+                continue      # the stage will say what is wrong with this compiler
+
+
+def run_file_stage(work: Work, tools: tuple[Tool, ...] = (), foreign: tuple[str, ...] = ()) -> FileStage:
+    """`foreign`: the other own files of the audit in this file's unit; what a tool finds there
+    belongs to their own stages (the same rule as a build group's, auditor/group_stage.py)."""
     from auditor.errors import AuditorError
     from auditor.solc.compiler import compile_files
     from auditor.solc.fallback import compile_first
     from auditor.solc.settings import Candidate, CompilerSettings
     from auditor.solc.sources import Remapping
 
-    outputs = tuple(dict.fromkeys(BASE_OUTPUTS + tuple(o for t in tools for o in t.COMPILED_OUTPUTS)))
+    outputs = stage_outputs(work, tools)
     root = Path(work.root)
     candidates = [Candidate.from_tuple(t) for t in work.candidates] or [
         Candidate(work.solc_version, work.solc_path, work.solc_kind, CompilerSettings.from_json(work.solc_settings))]
@@ -74,12 +104,21 @@ def run_file_stage(work: Work, tools: tuple[Tool, ...] = ()) -> FileStage:
     meta = {"solc": used.as_tuple(), "solc_note": compiled.note}
     if result.errors:
         return FileStage(errors=result.errors, warnings=len(result.warnings), **meta)
-    stage = FileStage(warnings=len(result.warnings), contracts=deployables(result.output, work.file, root), **meta)
+    contracts = deployables(result.output, work.file, root, work.codegen)
+    stage = FileStage(warnings=len(result.warnings), contracts=contracts, **meta)
     compiled_work = replace(work, solc_path=used.path, solc_version=used.version, solc_kind=used.kind,
                             solc_settings=used.settings.to_json())
     for tool in tools:
-        stage.outcomes[tool.NAME] = tool.analyze_compiled(result.output, compiled_work)
+        outcome = tool.analyze_compiled(result.output, compiled_work)
+        outcome.findings = [f for f in outcome.findings if not (f.locations and f.locations[0].file in foreign)]
+        stage.outcomes[tool.NAME] = outcome
     return stage
+
+
+def stage_outputs(work: Work, tools: tuple[Tool, ...]) -> tuple[str, ...]:
+    """What the stage asks solc for: the tools' outputs, and the deployable bytecode when code is generated."""
+    base = BASE_OUTPUTS if work.codegen else ("abi",)
+    return tuple(dict.fromkeys(base + tuple(o for t in tools for o in t.COMPILED_OUTPUTS)))
 
 
 def stage_to_json(stage: FileStage) -> dict:
@@ -93,8 +132,9 @@ def stage_from_json(d: dict) -> FileStage:
                      solc=tuple(d["solc"]) if d.get("solc") else None, solc_note=d.get("solc_note"))
 
 
-def deployables(output: dict, file: str, root: Path) -> list[Deployable]:
-    """Contracts of `file` that can be deployed: not interfaces, libraries or abstract contracts."""
+def deployables(output: dict, file: str, root: Path, codegen: bool = True) -> list[Deployable]:
+    """Contracts of `file` that can be deployed: not interfaces, libraries or abstract contracts
+    (and, when code was generated, with bytecode)."""
     found = []
     source = output.get("sources", {}).get(file, {})
     ast = source.get("ast") or {}
@@ -105,7 +145,7 @@ def deployables(output: dict, file: str, root: Path) -> list[Deployable]:
             abstract = node.get("abstract", False) or node.get("fullyImplemented") is False
             kinds[node["name"]] = (node.get("contractKind", "contract"), abstract, node.get("src", "0:0:0"))
     for name, info in output.get("contracts", {}).get(file, {}).items():
-        if not info.get("evm", {}).get("deployedBytecode", {}).get("object"):
+        if codegen and not info.get("evm", {}).get("deployedBytecode", {}).get("object"):
             continue
         kind, abstract, src = kinds.get(name, ("contract", False, "0:0:0"))
         if kind != "contract" or abstract:

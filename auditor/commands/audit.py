@@ -85,6 +85,9 @@ def _tools(value: str) -> tuple[str, ...]:
 @click.option("--include-dependencies", is_flag=True, help="Also report findings in dependencies.")
 @click.option("--include-tests", is_flag=True, help="Also analyze test and script contracts.")
 @click.option("--no-cache", is_flag=True, help="Analyze again even when results are cached.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              metavar="FILE", help="Use this config file instead of the project's solsentry.toml / pyproject.toml.")
+@click.option("--no-config", is_flag=True, help="Ignore the project's config file (docs/configuration.md).")
 @click.option("--review", type=REVIEWS, default=lambda: _review_names()[0], show_default=True,
               help="Review: 'embedded' (bundled encoder) or 'llm' (a generative model, --model) judges each finding "
                    "and adds model-only findings; 'none' turns it off.")
@@ -102,12 +105,18 @@ def _tools(value: str) -> tuple[str, ...]:
 @click.option("--allow-path", "allow_paths", multiple=True, metavar="DIR",
               type=click.Path(path_type=Path, file_okay=False, exists=True),
               help="Let imports read this directory outside the project (repeatable; see docs/security.md).")
+@click.option("--diff", "diff_ref", default=None, metavar="REF",
+              help="PR mode: report only findings that are not at git commit REF of PATH's repository.")
+@click.option("--diff-from", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="REPORT",
+              help="PR mode: report only findings that are not in REPORT (a JSON report of solsentry audit).")
 @click.option("--quiet", "-q", is_flag=True, help="No summary table and no progress.")
 def audit_cmd(path: Path, tools: str, fmt: str | None, out: Path | None, fail_on: str, jobs: int | None,
+              config_file: Path | None, no_config: bool,
               mythril_timeout: int | None, baseline: Path | None, write_baseline: Path | None,
               include_dependencies: bool, include_tests: bool, no_cache: bool, review: str, llm_model: str | None,
               llm_adapter: str | None, llm_model_name: str | None, review_model: Path | None, executor: str,
-              ray_address: str | None, allow_paths: tuple[Path, ...], quiet: bool) -> None:
+              ray_address: str | None, allow_paths: tuple[Path, ...], quiet: bool,
+              diff_ref: str | None = None, diff_from: Path | None = None) -> None:
     """Audit PATH (a .sol file, a directory, or a Hardhat/Foundry/Truffle project).
 
     Exit 0: nothing at or above --fail-on; 1: there is; 2: usage or analysis error.
@@ -117,13 +126,17 @@ def audit_cmd(path: Path, tools: str, fmt: str | None, out: Path | None, fail_on
     from rich.console import Console
     from rich.markup import escape
 
+    from auditor import diff
     from auditor.pipeline import AuditOptions, audit
+    from auditor.project_config import merge_cli
     from auditor.report.controls import visible
     from auditor.report.model import fails
     from auditor.report.registry import get_format
     from auditor.report.terminal import render_summary
     from auditor.suppress import write_baseline as save_baseline
 
+    merged = merge_cli(click.get_current_context())   # the config file, under the flags given explicitly
+    tools, fail_on, review, mythril_timeout = merged.tools, merged.fail_on, merged.review, merged.mythril_timeout
     names = _tools(tools)
     if review == "llm" and not (llm_model or os.environ.get("SOLSENTRY_LLM_MODEL")):
         raise click.BadParameter("--review llm needs --model PATH_OR_URL (or SOLSENTRY_LLM_MODEL)",
@@ -141,7 +154,9 @@ def audit_cmd(path: Path, tools: str, fmt: str | None, out: Path | None, fail_on
                            include_dependencies=include_dependencies, include_tests=include_tests,
                            baseline=baseline, review=review, review_model=review_model, llm_model=llm_model,
                            llm_adapter=llm_adapter, llm_model_name=llm_model_name, executor=executor,
-                           ray_address=ray_address, allow_paths=tuple(str(p.resolve()) for p in allow_paths))
+                           ray_address=ray_address, allow_paths=tuple(str(p.resolve()) for p in allow_paths),
+                           **merged.options)
+    base = diff.prepare(path, diff_ref, diff_from)   # PR mode: the base is checked before the audit
     report = audit(path, options) if quiet or not err.is_terminal else _with_progress(path, options, err)
 
     if report.review is not None and report.review.state != "ok":
@@ -151,6 +166,8 @@ def audit_cmd(path: Path, tools: str, fmt: str | None, out: Path | None, fail_on
     if write_baseline is not None:
         n = save_baseline(report.findings, write_baseline)
         err.print(f"baseline: {n} finding(s) accepted in {write_baseline}")
+    if base is not None:    # after --write-baseline, which accepts every current finding
+        report = diff.apply(report, base, options)
     if fmt is not None:
         text = get_format(fmt).render(report)
         if out is not None:

@@ -15,6 +15,7 @@ from auditor.report.base import ReportFormat
 from auditor.report.controls import visible
 from auditor.report.model import SCHEMA_ID, Report, ToolState
 from auditor.report.text import (
+    diff_counts,
     incomplete_text,
     location_text,
     review_text,
@@ -77,6 +78,7 @@ class MarkdownFormat(ReportFormat):
 
     def render(self, report: Report) -> str:
         out: list[str] = []
+        out += _pr_header(report)
         out += _header(report)
         out += _summary(report)
         out += _tools(report)
@@ -92,6 +94,20 @@ def _table(head: list[str], rows: list[list[str]], align: list[str] | None = Non
     lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return [*lines, ""]
+
+
+def _pr_header(report: Report) -> list[str]:
+    """PR mode: the comment's first line says what the change did; the rest lists only new findings."""
+    if (counts := diff_counts(report)) is None or report.diff is None:
+        return []
+    d = report.diff
+    since = code_span(d.base) + (f" ({code_span(d.base_commit[:12])})" if d.base_commit else "")
+    lines = [f"**SolSentry: {counts} since {since}**", "",
+             f"Only findings that are not at the base are listed; {d.unchanged} unchanged "
+             f"finding{'' if d.unchanged == 1 else 's'} left out.", ""]
+    if not d.base_complete:
+        lines += ["> **Note:** the base audit was incomplete, so some findings listed as new may be old.", ""]
+    return lines
 
 
 def _header(report: Report) -> list[str]:

@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field, model_validator
 from auditor.findings import Finding, Severity
 
 SCHEMA_ID = "solsentry.report/1"
-# Additions that old readers may ignore bump the minor version (1: bytecode targets, `bytecode`, `Location.pc`).
-SCHEMA_MINOR = 1
+# Additions that old readers may ignore bump the minor version (1: bytecode targets, `bytecode`, `Location.pc`;
+# 2: PR mode, `diff`).
+SCHEMA_MINOR = 2
 
 
 class ToolState(StrEnum):
@@ -103,6 +104,19 @@ class BytecodeInfo(BaseModel):
     chain_id: int | None = Field(None, description="The chain's id, if known")
 
 
+class DiffInfo(BaseModel):
+    """PR mode (`--diff REF`, `--diff-from REPORT.json`): the report holds only the findings whose
+    fingerprint the base audit lacks; the summary counts those."""
+
+    base: str = Field(description="What was compared with: the git ref as given, or the base report's file name")
+    base_commit: str | None = Field(None, description="The commit the ref named (full sha); null for a base report")
+    base_complete: bool = Field(True, description=(
+        "The base audit was complete; false: base findings may be missing, so some reported ones may be old"))
+    new: int = Field(ge=0, description="Findings absent from the base (the ones in `findings`)")
+    fixed: int = Field(ge=0, description="Fingerprints of the base that the head no longer has")
+    unchanged: int = Field(ge=0, description="Findings of the head also found at the base (left out)")
+
+
 class Report(BaseModel):
     schema_: str = Field(SCHEMA_ID, alias="schema")
     solsentry_version: str
@@ -115,6 +129,7 @@ class Report(BaseModel):
     summary: Summary
     review: ReviewInfo | None = Field(None, description="Null when the audit ran without review (--review none)")
     bytecode: BytecodeInfo | None = Field(None, description="The runtime code, for a bytecode target; else null")
+    diff: DiffInfo | None = Field(None, description="PR mode: what the findings were compared with; else null")
     complete: bool = Field(True, description=(
         "Every own file compiled and every tool run finished (state 'ok'); false: findings may be "
         "missing (see `files` and `tool_runs`). Derived from them when not given."))

@@ -104,6 +104,8 @@ def to_sarif(report: Report) -> dict[str, Any]:
             "summary": report.summary.model_dump(),
             "complete": report.complete,
             "durationSeconds": report.duration_s,
+            # PR mode: `results` are the new findings only; what they were compared with.
+            **({"diff": report.diff.model_dump()} if report.diff is not None else {}),
         },
     }
     return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}

@@ -14,7 +14,7 @@ from rich.text import Text
 from auditor.findings import Finding, Severity, sort_key
 from auditor.report.controls import visible
 from auditor.report.model import Report, ToolState
-from auditor.report.text import location_text, scope_text
+from auditor.report.text import diff_counts, location_text, scope_text
 
 SEVERITY_STYLES = {
     Severity.HIGH: "bold red",
@@ -55,6 +55,10 @@ def summary_line(report: Report) -> Text:
     bad = sum(r.state in (ToolState.FAILED, ToolState.TIMEOUT) for r in report.tool_runs)
     if bad:
         line.append(f"; {bad} tool run{'' if bad == 1 else 's'} failed or timed out", style="bold red")
+    if (counts := diff_counts(report)) is not None and report.diff is not None:
+        # PR mode: the counts above are of the new findings only.
+        line = Text(f"PR mode: {counts} since {visible(report.diff.base)} "
+                    f"({report.diff.unchanged} unchanged, not shown). ", style="bold").append_text(line)
     return line
 
 

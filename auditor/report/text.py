@@ -59,6 +59,14 @@ def incomplete_text(report: Report) -> str | None:
     return f"incomplete: {', '.join(parts) or 'some analysis did not run'}; findings may be missing"
 
 
+def diff_counts(report: Report) -> str | None:
+    """PR mode: `1 new finding, 2 fixed` (the caller adds `since <base>` its own way); None otherwise."""
+    d = report.diff
+    if d is None:
+        return None
+    return f"{d.new} new finding{'' if d.new == 1 else 's'}, {d.fixed} fixed"
+
+
 def swc_url(swc: str | None) -> str | None:
     """The SWC registry page of an id such as 'SWC-107'; None for anything else."""
     return f"{SWC_REGISTRY}{swc}" if swc and _SWC_ID.match(swc) else None

@@ -38,7 +38,7 @@ class Choice:
 
 def choose(provider: SolcProvider, constraints: Sequence[tuple[str, Constraint]],
            specs: Sequence[CompilerSpec] = (), default: CompilerSettings | None = None,
-           origin: str = "") -> Choice:
+           origin: str = "", prefer: Version | None = None) -> Choice:
     """The ordered candidates for a unit with `constraints`; `specs`: the project's compilers for the
     file, preferred in order (Hardhat: newest first). Raises PragmaError / SolcInstallError when no
     compiler at all can be had (the file's error)."""
@@ -72,7 +72,11 @@ def choose(provider: SolcProvider, constraints: Sequence[tuple[str, Constraint]]
         if allowed:
             out.append(_lazy(allowed[0], binaries, settings, "newest allowed"))
     else:
-        out.append(_candidate(provider.select(constraints), settings, "newest allowed"))
+        if prefer is not None and prefer in allowed and prefer in binaries:
+            out.append(_candidate(binaries[prefer], settings, "the version most of the project compiles with"))
+            out.append(_lazy(allowed[0], binaries, settings, "newest allowed"))
+        else:
+            out.append(_candidate(provider.select(constraints), settings, "newest allowed"))
     newest = Version.parse(out[-1].version)
     seen_series = {(newest.major, newest.minor)}
     for v in allowed:   # newest first: the first of each series is its newest release

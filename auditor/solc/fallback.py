@@ -47,7 +47,7 @@ def compile_first(candidates: Sequence[Candidate], compile: Compile) -> Compiled
     install_error: SolcInstallError | None = None
     for cand in candidates:
         try:
-            binary = _binary(cand)
+            binary = candidate_binary(cand)
         except SolcInstallError as exc:
             install_error = install_error or exc
             unavailable.append(cand.version)
@@ -99,7 +99,7 @@ def older_may_accept(result: CompileResult) -> bool:
         for t, text in zip(result.error_types, result.errors, strict=False))
 
 
-def _binary(cand: Candidate) -> SolcBinary:
+def candidate_binary(cand: Candidate) -> SolcBinary:
     """The candidate's compiler; one the plan left uninstalled is installed now (the CLI only: a
     server's plan lists installed compilers alone)."""
     if cand.path:

@@ -52,11 +52,16 @@ class SolcProvider:
         self.may_install = install
         self.root = self.settings.solc_dir
         self._natives: list[SolcBinary] | None = None
+        # Planning asks once per file; the answers change only when this provider installs.
+        self._installed: list[SolcBinary] | None = None
+        self._installable: list[Version] | None = None
         self.installer = SolcJsInstaller(self.settings, self.root)
 
     # ---- what is here -------------------------------------------------------------------
     def installed(self) -> list[SolcBinary]:
         """Every usable compiler on this machine, newest first."""
+        if self._installed is not None:
+            return list(self._installed)
         found = list(self.natives())
         if self.root.is_dir():
             for d in self.root.iterdir():
@@ -65,7 +70,8 @@ class SolcProvider:
                         found.append(SolcBinary(Version.parse(d.name), d / "solc", "solc-js"))
                     except PragmaError:
                         continue
-        return sorted(found, key=lambda b: (b.version, b.kind == "native"), reverse=True)
+        self._installed = sorted(found, key=lambda b: (b.version, b.kind == "native"), reverse=True)
+        return list(self._installed)
 
     def natives(self) -> list[SolcBinary]:
         if self._natives is None:
@@ -78,6 +84,8 @@ class SolcProvider:
 
     def installable(self, refresh: bool = False) -> list[Version]:
         """Versions the npm registry offers (cached; a bundled list when never online)."""
+        if self._installable is not None and not refresh:
+            return list(self._installable)
         cache = self.root / "versions.json"
         cached = _read_json(cache)
         fresh = cached and time.time() - cached.get("fetched_at", 0) < self.settings.solc_versions_ttl_s
@@ -95,7 +103,8 @@ class SolcProvider:
                 v = Version.parse(name)
                 if v >= OLDEST_SUPPORTED:
                     versions.add(v)
-        return sorted(versions, reverse=True)
+        self._installable = sorted(versions, reverse=True)
+        return list(self._installable)
 
     # ---- choosing ----------------------------------------------------------------------
     def select(self, constraints: Sequence[tuple[str, Constraint]]) -> SolcBinary:
@@ -151,7 +160,9 @@ class SolcProvider:
             raise SolcInstallError(
                 f"solc {version} cannot be installed: no such release on the npm registry "
                 f"(known: {min(known)} to {max(known)})")
-        return SolcBinary(version, self.installer.install(version), "solc-js")
+        path = self.installer.install(version)
+        self._installed = None
+        return SolcBinary(version, path, "solc-js")
 
 
 # ---- helpers ------------------------------------------------------------------------------

@@ -33,6 +33,11 @@ class CompileServer:
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
 
+    def start(self) -> None:
+        """Start the compiler now (it loads soljson while the caller does something else)."""
+        with self._lock:
+            self._start()
+
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is None or self._proc.poll() is not None:
             self._proc = subprocess.Popen([str(self.binary.path), "--serve"], stdin=subprocess.PIPE,

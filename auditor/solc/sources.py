@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,12 +38,21 @@ def strip_comments(source: str) -> str:
 
 def pragmas(source: str) -> list[str]:
     """The `pragma solidity` constraints of a source, as written."""
-    return [" ".join(m.group(1).split()) for m in _PRAGMA_RE.finditer(strip_comments(source))]
+    return list(_scan(source)[0])
 
 
 def imports(source: str) -> list[str]:
     """Import paths of a source, in order (every `import` form names its path first)."""
-    return [m.group(1) for m in _IMPORT_RE.finditer(strip_comments(source))]
+    return list(_scan(source)[1])
+
+
+@lru_cache(maxsize=4096)
+def _scan(source: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(pragmas, imports), once per text: loading a project and planning it read each file's
+    imports several times (remappings, unresolved imports, each unit the file is part of)."""
+    code = strip_comments(source)
+    return (tuple(" ".join(m.group(1).split()) for m in _PRAGMA_RE.finditer(code)),
+            tuple(m.group(1) for m in _IMPORT_RE.finditer(code)))
 
 
 @dataclass(frozen=True)
@@ -124,15 +134,20 @@ class SourceFile:
 
 def compilation_unit(
     entries: Iterable[Path], remappings: Sequence[Remapping] = (), roots: Sequence[Path] = (),
-    sandbox: Sandbox | None = None,
+    sandbox: Sandbox | None = None, memo: dict[Path, SourceFile] | None = None,
 ) -> dict[Path, SourceFile]:
     """Every file reachable from `entries` through imports, with its pragmas. With a sandbox,
-    imports it refuses are recorded in `SourceFile.refused` and never read."""
+    imports it refuses are recorded in `SourceFile.refused` and never read. `memo`: files already
+    parsed with the same remappings, roots and sandbox (a plan parses each file of a project once)."""
     unit: dict[Path, SourceFile] = {}
     todo = [Path(e).resolve() for e in entries]
     while todo:
         path = todo.pop()
         if path in unit:
+            continue
+        if memo is not None and path in memo:
+            unit[path] = memo[path]
+            todo.extend(t for t in memo[path].imports.values() if t is not None)
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
         sf = SourceFile(path, pragmas(text))
@@ -145,6 +160,8 @@ def compilation_unit(
             if target is not None:
                 todo.append(target)
         unit[path] = sf
+        if memo is not None:
+            memo[path] = sf
     return unit
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import total_ordering
+from functools import cache, total_ordering
 
 from auditor.errors import PragmaError
 
@@ -126,7 +126,15 @@ class Constraint:
         return cls(text, tuple(alternatives))
 
     def allows(self, v: Version) -> bool:
-        return any(all(_holds(v, op, bound) for op, bound in alt) for alt in self.alternatives)
+        return _allows(self.text, v.major, v.minor, v.patch)
+
+
+@cache
+def _allows(text: str, major: int, minor: int, patch: int) -> bool:
+    """Memoized by the range's text: planning a project asks the same few ranges about the same
+    releases thousands of times (a str caches its hash; the dataclasses would hash every field)."""
+    v = Version(major, minor, patch)
+    return any(all(_holds(v, op, bound) for op, bound in alt) for alt in Constraint.parse(text).alternatives)
 
 
 def _holds(v: Version, op: str, bound: Version) -> bool:

@@ -105,15 +105,24 @@ class Target:
     # The compilers and settings the project's config sets (targets/compilers.py); None: from the pragmas.
     compilers: CompilerConfig | None = None
 
+    # Memos: planning asks about each file of a project many times (every unit it is part of).
+    _absolute: dict[str, Path] = field(default_factory=dict, repr=False, compare=False)
+    _source_set: tuple[int, int, frozenset[Path]] | None = field(default=None, repr=False, compare=False)
+
     def absolute(self, path: str | Path) -> Path:
         """`path` made absolute (a relative one, e.g. a solc source unit name, is taken from the root)."""
+        key = str(path)
+        if key in self._absolute:
+            return self._absolute[key]
         p = Path(path)
         if not p.is_absolute():
             p = self.root / p
         try:
-            return p.resolve()
+            found = p.resolve()
         except (OSError, RuntimeError):  # a symlink loop: keep the lexical path
-            return Path(os.path.abspath(p))
+            found = Path(os.path.abspath(p))
+        self._absolute[key] = found
+        return found
 
     def relpath(self, path: str | Path) -> str:
         """`path` relative to the root, '/'-separated (`../x` for a file outside the root)."""
@@ -121,7 +130,10 @@ class Target:
 
     def is_source(self, path: str | Path) -> bool:
         """Whether `path` is one of the target's own sources."""
-        return self.absolute(path) in set(self.sources)
+        memo = self._source_set
+        if memo is None or memo[:2] != (id(self.sources), len(self.sources)):   # sources were replaced
+            memo = self._source_set = (id(self.sources), len(self.sources), frozenset(self.sources))
+        return self.absolute(path) in memo[2]
 
     def is_dependency(self, path: str | Path) -> bool:
         """Anything that is not an own source: node_modules, lib/ packages, excluded tests..."""

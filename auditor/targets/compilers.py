@@ -16,7 +16,7 @@ warning for the user; the file's compiler then comes from its pragmas as without
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,8 @@ class CompilerConfig:
     settings: CompilerSettings = field(default_factory=CompilerSettings)   # for files no compiler entry covers
     overrides: dict[str, CompilerSpec] = field(default_factory=dict)   # '/'-separated path from root
     warnings: list[str] = field(default_factory=list)
+    # The SolSentry config pins `compilers[0]`: a file whose pragmas refuse it is an error, not a fallback.
+    pinned: bool = False
 
     def for_file(self, path: Path) -> tuple[list[CompilerSpec], CompilerSettings]:
         """The configured compilers for `path` (preferred first) and the settings for its other candidates."""
@@ -45,6 +47,26 @@ class CompilerConfig:
             spec = self.overrides[rel]
             return [spec], spec.settings
         return list(self.compilers), (self.compilers[0].settings if self.compilers else self.settings)
+
+
+def with_override(config: CompilerConfig | None, override: dict, root: Path) -> CompilerConfig:
+    """`config` with the SolSentry config's [compiler] keys replacing what the project set: each
+    setting given replaces that setting everywhere; a version replaces every configured compiler
+    (per-path overrides included) and is pinned."""
+    origin = override.get("origin", "solsentry.toml [compiler]")
+    given = {k: override[k] for k in ("optimizer", "runs", "via_ir", "evm_version") if k in override}
+    cfg = config or CompilerConfig(origin, root)
+
+    def patch(spec: CompilerSpec) -> CompilerSpec:
+        return replace(spec, settings=replace(spec.settings, **given))
+
+    out = replace(cfg, settings=replace(cfg.settings, **given), compilers=[patch(s) for s in cfg.compilers],
+                  overrides={k: patch(v) for k, v in cfg.overrides.items()})
+    if override.get("version"):
+        settings = out.compilers[0].settings if out.compilers else out.settings
+        out = replace(out, origin=origin, compilers=[CompilerSpec(override["version"], settings)],
+                      overrides={}, pinned=True)
+    return out
 
 
 # ---- Foundry -------------------------------------------------------------------------------------

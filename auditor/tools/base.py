@@ -32,6 +32,10 @@ class Work:
     candidates: tuple[tuple[str, ...], ...] = ()
     contract: str | None = None    # for per-contract tools
     timeout_s: float = 600
+    # Whether the file stage generates code: only when a tool needs the deployable contracts' bytecode
+    # (a contract-scope tool, Mythril). Analysis alone (Slither) needs the AST and ABI: with the
+    # optimizer on, code generation is most of a compile (Aave v3: 58 s of 66).
+    codegen: bool = True
     # For bytecode-scope tools: the file (relative to root) holding the runtime code as hex; "" for sources.
     bytecode: str = ""
 
@@ -81,6 +85,9 @@ class Tool(ABC):
     # A file-scope tool that analyzes the shared compile output (`analyze_compiled`) names the
     # standard-JSON outputs it needs; the file stage compiles with them and calls it in the worker.
     COMPILED_OUTPUTS: ClassVar[tuple[str, ...]] = ()
+    # Detectors whose one finding lists places in many files of a build (Slither's `pragma`): in a
+    # build group, the first member file it lists owns it (auditor/group_stage.py).
+    BUILD_WIDE: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -109,6 +116,10 @@ class Tool(ABC):
     @abstractmethod
     def run(self, work: Work) -> ToolOutcome:
         """Analyze one unit; never raises for a problem with the input (returns failed)."""
+
+    def warm(self) -> None:
+        """Import what `analyze_compiled` needs, in a stage worker while the audit is still planning."""
+        return None
 
     def analyze_compiled(self, output: dict, work: Work) -> ToolOutcome:
         """Analyze a file from the file stage's compile output (only for tools with COMPILED_OUTPUTS)."""

@@ -20,9 +20,14 @@ from auditor.tools.base import RawFinding, RawLocation, Tool, ToolOutcome, Work
 
 log = logging.getLogger(__name__)
 
-# Outputs Slither (through crytic-compile's standard-JSON parser) needs.
-SLITHER_OUTPUTS = ("abi", "evm.bytecode.object", "evm.bytecode.sourceMap", "evm.deployedBytecode.object",
-                   "evm.deployedBytecode.sourceMap", "evm.methodIdentifiers", "userdoc", "devdoc")
+# Outputs Slither's detectors need (with the AST): no bytecode. crytic-compile's standard-JSON
+# parser indexes the bytecode fields, so `_with_code_fields` fills in what was not generated.
+SLITHER_OUTPUTS = ("abi", "evm.methodIdentifiers", "userdoc", "devdoc")
+
+
+# Detectors whose one result lists places in many files of the build (every pragma directive of a
+# version): which file it belongs to (auditor/group_stage.py) must not depend on Slither's order.
+BUILD_WIDE = frozenset({"pragma", "solc-version"})
 
 
 @cache
@@ -32,6 +37,12 @@ def _detectors() -> list[type]:
 
     return [d for d in vars(all_detectors).values()
             if inspect.isclass(d) and issubclass(d, AbstractDetector) and d is not AbstractDetector]
+
+
+@cache
+def _version() -> str:
+    """Read once: every file's cache key names it, and each read parses the package metadata."""
+    return dist_version("slither-analyzer")
 
 
 @cache
@@ -52,9 +63,16 @@ class SlitherTool(Tool):
     DESCRIPTION = "Slither static analyzer (Trail of Bits), every detector, in-process"
     SCOPE = "file"
     COMPILED_OUTPUTS = SLITHER_OUTPUTS
+    BUILD_WIDE = BUILD_WIDE
 
     def version(self) -> str:
-        return dist_version("slither-analyzer")
+        return _version()
+
+    def warm(self) -> None:
+        import crytic_compile.platform.solc_standard_json  # noqa: F401
+        import slither  # noqa: F401
+
+        _detectors()
 
     def analyze_compiled(self, output: dict, work: Work) -> ToolOutcome:
         """In the file stage's worker, on its compile output: no second compile."""
@@ -82,7 +100,7 @@ def analyze_output(output: dict, work: Work, started: float | None = None) -> To
     """Run every Slither detector on an existing standard-JSON compile output."""
     started = started if started is not None else time.monotonic()
     try:
-        slither = _load(output, work)
+        slither = _load(_with_code_fields(output), work)
         found: list[RawFinding] = []
         for results in slither.run_detectors():
             for r in results:
@@ -96,6 +114,18 @@ def analyze_output(output: dict, work: Work, started: float | None = None) -> To
         return ToolOutcome("failed", message=f"{type(exc).__name__}: {detail}"[:500],
                            duration_s=time.monotonic() - started, infrastructure=True)
     return ToolOutcome("ok", found, duration_s=time.monotonic() - started)
+
+
+def _with_code_fields(output: dict) -> dict:
+    """`output` with empty bytecode fields where solc generated none (an analysis-only compile)."""
+    for contracts in output.get("contracts", {}).values():
+        for info in contracts.values():
+            evm = info.setdefault("evm", {})
+            for part in ("bytecode", "deployedBytecode"):
+                code = evm.setdefault(part, {})
+                code.setdefault("object", "")
+                code.setdefault("sourceMap", "")
+    return output
 
 
 def _load(output: dict, work: Work):
@@ -151,6 +181,8 @@ def _convert(result: dict, root: str) -> RawFinding | None:
     if not locations:
         return None
     check = result["check"]
+    if check in BUILD_WIDE:    # the file whose place comes first owns it, whatever the build's order
+        locations.sort(key=lambda loc: (loc.file, loc.start_line))
     return RawFinding(
         tool="slither", detector=check, title=_titles().get(check, check),
         description=" ".join(result.get("description", "").split()),
