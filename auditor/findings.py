@@ -31,8 +31,11 @@ class Confidence(StrEnum):
 
 
 class Category(StrEnum):
-    """Weakness classes (the DASP top 10 that SmartBugs labels with, plus code quality)."""
+    """Weakness classes: the DASP top 10 that SmartBugs labels with, the classes of modern audits
+    that refine them, and code quality. Each class, with its SWC ids, detectors and modules, is
+    described in docs/weaknesses.md."""
 
+    # The DASP classes (SmartBugs-curated's labels)
     REENTRANCY = "reentrancy"
     ACCESS_CONTROL = "access_control"
     ARITHMETIC = "arithmetic"
@@ -43,7 +46,43 @@ class Category(StrEnum):
     TIME_MANIPULATION = "time_manipulation"
     SHORT_ADDRESSES = "short_addresses"
     OTHER = "other"
+    # Modern classes; each refines one DASP class (`dasp`)
+    SIGNATURE = "signature"                          # replay, malleability, missing verification
+    ORACLE = "oracle_manipulation"                   # stale or unchecked feeds, spot-price manipulation
+    PRECISION_LOSS = "precision_loss"                # rounding, division before multiplication
+    UNSAFE_CAST = "unsafe_cast"                      # silent downcasts and conversions
+    TOKEN_INTEGRATION = "token_integration"          # ERC-20 return values, fee-on-transfer tokens
+    PROXY = "proxy"                                  # storage collision, initializers, delegatecall
+    UNPROTECTED_SELFDESTRUCT = "unprotected_selfdestruct"
+    ARBITRARY_CALL = "arbitrary_call"                # a caller-chosen target or calldata
+    SHARE_INFLATION = "share_inflation"              # first-depositor / donation attacks on vaults
+    READ_ONLY_REENTRANCY = "read_only_reentrancy"    # a view read mid-call sees inconsistent state
     CODE_QUALITY = "code_quality"
+
+    @property
+    def dasp(self) -> Category:
+        """The DASP class this one refines (itself for a DASP class): what SmartBugs scores by,
+        what findings are merged and identified by, so refining the taxonomy never re-keys a
+        finding or a baseline."""
+        return _DASP.get(self, self)
+
+    @property
+    def is_dasp(self) -> bool:
+        return self.dasp is self and self is not Category.CODE_QUALITY
+
+
+_DASP = {
+    Category.SIGNATURE: Category.ACCESS_CONTROL,
+    Category.ORACLE: Category.OTHER,
+    Category.PRECISION_LOSS: Category.ARITHMETIC,
+    Category.UNSAFE_CAST: Category.ARITHMETIC,
+    Category.TOKEN_INTEGRATION: Category.UNCHECKED_LOW_LEVEL_CALLS,
+    Category.PROXY: Category.ACCESS_CONTROL,
+    Category.UNPROTECTED_SELFDESTRUCT: Category.ACCESS_CONTROL,
+    Category.ARBITRARY_CALL: Category.ACCESS_CONTROL,
+    Category.SHARE_INFLATION: Category.FRONT_RUNNING,
+    Category.READ_ONLY_REENTRANCY: Category.REENTRANCY,
+}
 
 
 class Location(BaseModel):
@@ -68,14 +107,30 @@ class Reporter(BaseModel):
     confidence: Confidence
 
 
-class Verdict(BaseModel):
-    """The review model's opinion of one tool finding. It annotates; it never removes a finding."""
+class Evidence(BaseModel):
+    """One code fact behind a verdict or a model finding, for a reader to check in the source."""
 
     model_config = ConfigDict(frozen=True)
-    label: Literal["likely_true", "likely_false"]
+    fact: str = Field(description="What kind of fact: e.g. 'reentrancy-guard', 'state-write-after-call'")
+    detail: str = Field(description="What was seen, in words: e.g. 'modifier nonReentrant on withdraw'")
+    line: int | None = Field(None, ge=1, description="Where it is, in the finding's file (1-based)")
+    guard: bool = Field(False, description="A protection (speaks against the finding), not a weakness")
+
+
+class Verdict(BaseModel):
+    """The review's opinion of one finding. It annotates; it never removes a finding.
+
+    "unsure": the review abstains (no protecting evidence, or code unlike what it was trained on);
+    the finding stands as the tools reported it."""
+
+    model_config = ConfigDict(frozen=True)
+    label: Literal["likely_true", "likely_false", "unsure"]
     score: float = Field(ge=0, le=1, description="Probability that the finding is real, as the model puts it")
     model: str = Field(description="Id of the review model (name@content hash)")
     reason: str | None = None
+    evidence: list[Evidence] = Field(default_factory=list, description="The code facts the verdict rests on")
+    knowledge: str | None = Field(None, description=(
+        "Knowledge-base entry of the finding's class (an id of auditor/review/knowledge/swc.yaml)"))
 
 
 class Finding(BaseModel):

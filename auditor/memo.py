@@ -35,6 +35,9 @@ NOT_IN_KEY = {"jobs", "executor", "ray_address", "use_cache", "progress"}
 SKIPPED_DIRS = {".git", "node_modules"}   # dependencies a report read are checked by their hash instead
 
 
+_PACKAGE = Path(__file__).resolve().parent
+
+
 def memo_key(path: str | Path, options: AuditOptions, tools: dict[str, Tool], solc_dir: Path) -> str | None:
     """The key of this audit's report, or None when it is not kept (see the module docstring)."""
     root = Path(path).expanduser()
@@ -44,8 +47,11 @@ def memo_key(path: str | Path, options: AuditOptions, tools: dict[str, Tool], so
         from auditor.report.model import SCHEMA_ID, SCHEMA_MINOR
 
         root = root.resolve(strict=True)
+        # The package's own files too: an editable install or a pulled commit changes what an audit
+        # reports (the review's facts, a mapping) without changing the version.
         parts = [__version__, SCHEMA_ID, SCHEMA_MINOR, str(root), _options(options), _tools(tools), _tree(root),
-                 _configs(root), _listing(solc_dir, "*/.complete"), _environment()]
+                 _configs(root), _listing(solc_dir, "*/.complete"), _environment(), _listing(_PACKAGE, "**/*.py"),
+                 _listing(_PACKAGE / "review" / "knowledge")]
         if options.baseline is not None:
             parts.append(hashlib.sha256(Path(options.baseline).read_bytes()).hexdigest())
         if options.review == "embedded":

@@ -35,7 +35,8 @@ def _order(loc: Location) -> tuple:
 class _Group:
     def __init__(self, raw: RawFinding, swc: str | None, category: Category, locs: list[Location]) -> None:
         self.items = [(raw, swc)]
-        self.category = category
+        self.fine = [category]           # each raw finding's own (possibly modern) class
+        self.category = category.dasp    # grouped, identified and keyed by DASP class
         self.locations = locs
         self.firsts = [locs[0]]          # each raw finding's first (principal) location
 
@@ -44,11 +45,12 @@ class _Group:
         # an arbitrary send are both access control, but two weaknesses), and overlapping primary
         # places (a function-wide finding and a finding on a line inside that function overlap).
         swcs = {s for _, s in self.items if s}
-        return (category == self.category and (swc is None or not swcs or swc in swcs)
+        return (category.dasp == self.category and (swc is None or not swcs or swc in swcs)
                 and _overlap(self.locations[0], locs[0]))
 
-    def add(self, raw: RawFinding, swc: str | None, locs: list[Location]) -> None:
+    def add(self, raw: RawFinding, swc: str | None, category: Category, locs: list[Location]) -> None:
         self.items.append((raw, swc))
+        self.fine.append(category)
         for loc in locs:
             if loc not in self.locations:
                 self.locations.append(loc)
@@ -91,10 +93,10 @@ def merge(raws: Iterable[RawFinding], read_lines: Callable[[str], list[str]]) ->
         if key in seen:
             continue
         seen.add(key)
-        bucket = by_place.setdefault((category, locs[0].file), [])
+        bucket = by_place.setdefault((category.dasp, locs[0].file), [])
         for g in bucket:
             if g.accepts(swc, category, locs):
-                g.add(raw, swc, locs)
+                g.add(raw, swc, category, locs)
                 break
         else:
             groups.append(_Group(raw, swc, category, list(locs)))
@@ -107,7 +109,12 @@ def merge(raws: Iterable[RawFinding], read_lines: Callable[[str], list[str]]) ->
 
 def _finding(g: _Group, read_lines: Callable[[str], list[str]]) -> Finding:
     raws = [r for r, _ in g.items]
-    top = max(raws, key=lambda r: (r.severity.rank, _CONF_RANK[r.confidence.value], r.tool == "slither"))
+    top_at = max(range(len(raws)), key=lambda i: (raws[i].severity.rank, _CONF_RANK[raws[i].confidence.value],
+                                                   raws[i].tool == "slither"))
+    top = raws[top_at]
+    # The finest class any reporter gives (a modern class over the DASP class it refines), the
+    # most severe reporter's first: the id stays keyed by the DASP class (`g.category`).
+    fine = next((c for c in [g.fine[top_at], *g.fine] if c is not g.category), g.category)
     swcs = sorted({s for _, s in g.items if s})
     swc = swcs[0] if swcs else None
     locations, anchor = g.place()
@@ -122,7 +129,7 @@ def _finding(g: _Group, read_lines: Callable[[str], list[str]]) -> Finding:
     return Finding(
         id=finding_id(g.category, swc, primary, anchor),
         fingerprint=fingerprint(g.category, swc, primary, read_lines(primary.file), anchor),
-        title=top.title, swc=swc, category=g.category, severity=top.severity,
+        title=top.title, swc=swc, category=fine, severity=top.severity,
         confidence=max((r.confidence for r in raws), key=lambda c: _CONF_RANK[c.value]),
         locations=locations, description="\n".join(descriptions),
         tools=sorted({r.tool for r in raws}), reporters=reporters,

@@ -6,11 +6,13 @@ Three tables, plain data:
 - ``SLITHER_DETECTORS``: every detector of slither-analyzer 0.11.6 -> (SWC id or None, Category);
 - ``MYTHRIL_SWCS``: every SWC id a Mythril 0.24.8 detection module can emit -> (Mythril's title, Category).
 
-Categories are the DASP classes SmartBugs labels with, plus ``code_quality`` for findings that are not
-vulnerabilities. A row is mapped by the weakness the detector finds, not by its name: ``delegatecall-loop``
-is a msg.value reuse bug, not a delegatecall to an untrusted callee. A comment follows a row only where the
-choice is not obvious. ``tests/auditor/test_swc.py`` checks the tables against the installed tools, and
-``docs/swc-mapping.md`` lists them in full.
+Categories are the classes of ``Category`` (docs/weaknesses.md): the DASP classes SmartBugs labels with, the
+modern classes that refine them (each row's DASP class is ``category.dasp``: merging, ids and SmartBugs scoring
+use it), and ``code_quality`` for findings that are not vulnerabilities. ``SWC_CATEGORIES`` gives each SWC id
+its class, for datasets labelled by SWC id. A row is mapped by the weakness the detector finds, not by its
+name: ``delegatecall-loop`` is a msg.value reuse bug, not a delegatecall to an untrusted callee. A comment
+follows a row only where the choice is not obvious. ``tests/auditor/test_swc.py`` checks the tables against
+the installed tools, and ``docs/swc-mapping.md`` lists them in full.
 
 Unknown input never raises: an unknown detector, or an id that is not an SWC, classifies as
 ``(None, Category.OTHER)`` and is logged at debug level.
@@ -35,6 +37,12 @@ _OT = Category.OTHER
 _RE = Category.REENTRANCY
 _TM = Category.TIME_MANIPULATION
 _UC = Category.UNCHECKED_LOW_LEVEL_CALLS
+_SD = Category.UNPROTECTED_SELFDESTRUCT
+_PX = Category.PROXY
+_TI = Category.TOKEN_INTEGRATION
+_OR = Category.ORACLE
+_PL = Category.PRECISION_LOSS
+_SG = Category.SIGNATURE
 
 # The SWC registry (swcregistry.io), whose last entry is SWC-136. Titles as the registry writes them.
 SWC_TITLES: dict[str, str] = {
@@ -77,6 +85,48 @@ SWC_TITLES: dict[str, str] = {
     "SWC-136": "Unencrypted Private Data On-Chain",
 }
 
+# Each SWC registry id -> the class a label of that id is scored as (datasets labelled by SWC id, such
+# as the SWC registry's test cases). Code-quality ids are not weaknesses and are not scored.
+SWC_CATEGORIES: dict[str, Category] = {
+    "SWC-100": _AC,  # a function left public that should not be
+    "SWC-101": _AR,
+    "SWC-102": _CQ,
+    "SWC-103": _CQ,
+    "SWC-104": _UC,
+    "SWC-105": _AC,
+    "SWC-106": _SD,
+    "SWC-107": _RE,
+    "SWC-108": _CQ,
+    "SWC-109": _OT,
+    "SWC-110": _OT,
+    "SWC-111": _CQ,
+    "SWC-112": _PX,
+    "SWC-113": _DOS,
+    "SWC-114": _FR,
+    "SWC-115": _AC,
+    "SWC-116": _TM,
+    "SWC-117": _SG,
+    "SWC-118": _AC,  # a misspelt constructor is a public function anyone can call to take ownership
+    "SWC-119": _CQ,
+    "SWC-120": _BR,
+    "SWC-121": _SG,
+    "SWC-122": _SG,
+    "SWC-123": _OT,
+    "SWC-124": _AC,
+    "SWC-125": _OT,
+    "SWC-126": _DOS,  # the relayer picks the gas: a griefing denial of service
+    "SWC-127": _AC,
+    "SWC-128": _DOS,
+    "SWC-129": _AR,
+    "SWC-130": _OT,
+    "SWC-131": _CQ,
+    "SWC-132": _DOS,
+    "SWC-133": _SG,  # colliding packed encodings let one signature or hash stand for another input
+    "SWC-134": _DOS,
+    "SWC-135": _CQ,
+    "SWC-136": _OT,
+}
+
 # Slither check (the `check` field of its JSON output, the detector's ARGUMENT) -> (SWC id, category).
 # Ordered as `slither --list-detectors` orders them: by impact, then confidence, then name.
 SLITHER_DETECTORS: dict[str, tuple[str | None, Category]] = {
@@ -93,14 +143,14 @@ SLITHER_DETECTORS: dict[str, tuple[str | None, Category]] = {
     "public-mappings-nested": (None, _OT),  # solc bug
     "rtlo": ("SWC-130", _OT),
     "shadowing-state": ("SWC-119", _CQ),
-    "suicidal": ("SWC-106", _AC),
+    "suicidal": ("SWC-106", _SD),
     "uninitialized-state": (None, _OT),
     "uninitialized-storage": ("SWC-109", _OT),  # SmartBugs files uninitialized storage pointers under "other"
-    "unprotected-upgrade": ("SWC-106", _AC),  # anyone can initialize the logic contract and selfdestruct it
+    "unprotected-upgrade": ("SWC-106", _PX),  # anyone can initialize the logic contract and selfdestruct it
     "arbitrary-send-erc20-permit": ("SWC-105", _AC),
     "arbitrary-send-eth": ("SWC-105", _AC),
     "controlled-array-length": ("SWC-124", _AC),  # a caller-set array length reaches any storage slot
-    "controlled-delegatecall": ("SWC-112", _AC),
+    "controlled-delegatecall": ("SWC-112", _PX),
     "delegatecall-loop": (None, _OT),  # msg.value is credited once per delegatecall: a value reuse bug, not SWC-112
     "incorrect-exp": (None, _AR),  # `^` (xor) written for exponentiation
     "incorrect-return": (None, _OT),
@@ -109,7 +159,7 @@ SLITHER_DETECTORS: dict[str, tuple[str | None, Category]] = {
     "reentrancy-eth": ("SWC-107", _RE),
     "return-leave": (None, _OT),
     "storage-array": (None, _OT),  # solc bug
-    "unchecked-transfer": ("SWC-104", _UC),  # ignored ERC20 `false` fails silently, like an unchecked send
+    "unchecked-transfer": ("SWC-104", _TI),  # ignored ERC20 `false` fails silently, like an unchecked send
     "weak-prng": ("SWC-120", _BR),
     # impact Medium
     "domain-separator-collision": (None, _OT),
@@ -119,18 +169,18 @@ SLITHER_DETECTORS: dict[str, tuple[str | None, Category]] = {
     "incorrect-equality": ("SWC-132", _DOS),  # forced ether or tokens make `==` on a balance never hold: gridlock
     "locked-ether": (None, _DOS),  # the ether can never leave: frozen funds
     "mapping-deletion": (None, _OT),
-    "pyth-deprecated-functions": (None, _OT),
-    "pyth-unchecked-confidence": (None, _OT),
-    "pyth-unchecked-publishtime": (None, _OT),
+    "pyth-deprecated-functions": (None, _OR),
+    "pyth-unchecked-confidence": (None, _OR),
+    "pyth-unchecked-publishtime": (None, _OR),  # a stale price
     "shadowing-abstract": ("SWC-119", _CQ),
     "tautological-compare": (None, _OT),
     "tautology": (None, _AR),  # e.g. `uint >= 0`: an underflow check that can never fail
     "write-after-write": ("SWC-135", _CQ),
     "boolean-cst": (None, _OT),
-    "chronicle-unchecked-price": (None, _OT),
+    "chronicle-unchecked-price": (None, _OR),
     "constant-function-asm": (None, _OT),
     "constant-function-state": (None, _OT),
-    "divide-before-multiply": (None, _AR),
+    "divide-before-multiply": (None, _PL),
     "gelato-unprotected-randomness": (None, _BR),  # anyone can request the draw, so the caller picks the moment
     "out-of-order-retryable": (None, _OT),
     "reentrancy-no-eth": ("SWC-107", _RE),
@@ -141,9 +191,9 @@ SLITHER_DETECTORS: dict[str, tuple[str | None, Category]] = {
     "uninitialized-local": (None, _OT),
     "unused-return": ("SWC-104", _UC),  # the ignored value of an external call, often its success flag
     # impact Low
-    "chainlink-feed-registry": (None, _OT),
+    "chainlink-feed-registry": (None, _OR),
     "incorrect-modifier": (None, _OT),
-    "optimism-deprecation": (None, _OT),
+    "optimism-deprecation": (None, _OR),  # deprecated gas-price oracle calls
     "shadowing-builtin": (None, _CQ),
     "shadowing-local": ("SWC-119", _CQ),
     "uninitialized-fptr-cst": (None, _OT),  # solc bug
@@ -195,10 +245,10 @@ MYTHRIL_SWCS: dict[str, tuple[str, Category]] = {
     "SWC-101": ("Integer Overflow and Underflow", _AR),  # integer
     "SWC-104": ("Unchecked Call Return Value", _UC),  # unchecked_retval
     "SWC-105": ("Unprotected Ether Withdrawal", _AC),  # ether_thief
-    "SWC-106": ("Unprotected SELFDESTRUCT Instruction", _AC),  # suicide
+    "SWC-106": ("Unprotected SELFDESTRUCT Instruction", _SD),  # suicide
     "SWC-107": ("Reentrancy", _RE),  # external_calls, state_change_external_calls
     "SWC-110": ("Assert Violation", _OT),  # exceptions, user_assertions
-    "SWC-112": ("Delegatecall to Untrusted Callee", _AC),  # delegatecall
+    "SWC-112": ("Delegatecall to Untrusted Callee", _PX),  # delegatecall
     "SWC-113": ("DoS with Failed Call", _DOS),  # multiple_sends
     "SWC-114": ("Transaction Order Dependence", _FR),  # transaction_order_dependence
     "SWC-115": ("Authorization through tx.origin", _AC),  # dependence_on_origin
@@ -245,6 +295,12 @@ def normalize_swc(swc: str | int | None) -> str | None:
         if m and f"SWC-{m.group(1)}" in SWC_TITLES:
             return f"SWC-{m.group(1)}"
     return None
+
+
+def swc_category(swc: str | None) -> Category:
+    """The class a label of this SWC id is scored as; OTHER for anything that is no registry id."""
+    key = normalize_swc(swc)
+    return SWC_CATEGORIES.get(key, Category.OTHER) if key else Category.OTHER
 
 
 def swc_title(swc: str | None) -> str | None:

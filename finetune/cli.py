@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from auditor.commands.eval import DATASET_FORMAT_HELP, DATASET_FORMATS
+
 DEFAULT_RECIPE = Path(__file__).resolve().parent / "recipes" / "review-minilm.yaml"
 
 
@@ -38,8 +40,8 @@ def finetune() -> None:
 
 @finetune.command("data")
 @click.option("--dataset", "dataset_dir", required=True, type=click.Path(path_type=Path, file_okay=False, exists=True),
-              help="Labelled dataset directory (SmartBugs-curated layout).")
-@click.option("--format", "fmt", default="smartbugs", show_default=True, help="Dataset format.")
+              help="Labelled dataset directory (in the layout of --format).")
+@click.option("--format", "fmt", type=DATASET_FORMATS, default="smartbugs", show_default=True, help=DATASET_FORMAT_HELP)
 @click.option("--report", "report_path", required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="`solsentry audit --format json --review none` report of the dataset's sources.")
 @click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False), help="Output directory.")
@@ -90,7 +92,7 @@ def review_cmd(data_dir: Path, recipe_path: Path, out: Path) -> None:
 @finetune.command("crossval")
 @click.option("--data", "data_dir", required=True, type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("--dataset", "dataset_dir", required=True, type=click.Path(path_type=Path, file_okay=False, exists=True))
-@click.option("--format", "fmt", default="smartbugs", show_default=True)
+@click.option("--format", "fmt", type=DATASET_FORMATS, default="smartbugs", show_default=True, help=DATASET_FORMAT_HELP)
 @click.option("--report", "report_path", required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--recipe", "recipe_path", default=str(DEFAULT_RECIPE), show_default=True,
               type=click.Path(path_type=Path, dir_okay=False))
@@ -128,8 +130,8 @@ def crossval_cmd(data_dir: Path, dataset_dir: Path, fmt: str, report_path: Path,
     except (FinetuneError, AuditorError) as exc:
         raise _fail(exc) from None
     triage = cvm.triage_threshold(cv, findings)
-    detect, curve = cvm.choose_detect(dataset, report, cv, triage)
-    thresholds = {"triage": round(triage, 3), "detect": detect}
+    detect, curve = cvm.choose_detect(dataset, report, cv, triage, heads=cvm.head_thresholds(funcs, 0.0))
+    thresholds = {"triage": round(triage, 3), "detect": cvm.head_thresholds(funcs, detect)}
     reviewed = cvm.reviewed_report(report, cv, thresholds)
     results = cvm.evaluate(dataset, report, reviewed)
     stats = cvm.triage_stats(reviewed, findings)
@@ -207,7 +209,7 @@ def sft_cmd(base_model: str, data_dir: Path, recipe_path: Path, out: Path, resum
 @click.option("--llm-adapter", default=None, metavar="DIR")
 @click.option("--llm-model-name", default=None, metavar="NAME")
 @click.option("--dataset", "dataset_dir", required=True, type=click.Path(path_type=Path, file_okay=False, exists=True))
-@click.option("--format", "fmt", default="smartbugs", show_default=True)
+@click.option("--format", "fmt", type=DATASET_FORMATS, default="smartbugs", show_default=True, help=DATASET_FORMAT_HELP)
 @click.option("--report", "report_path", required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="`solsentry audit --review none --format json` report of the dataset's sources.")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write the scores here.")
@@ -223,6 +225,8 @@ def eval_cmd(review: str, llm_model: str | None, llm_adapter: str | None, llm_mo
     from auditor.review.base import apply_review
     from auditor.review.registry import get_reviewer
     from finetune import crossval as cvm
+    from finetune.crossdata import swc_markdown
+    from finetune.data import finding_examples
 
     if review == "llm" and not llm_model:
         raise click.BadParameter("--review llm needs --model PATH_OR_URL", param_hint="--model")
@@ -244,5 +248,17 @@ def eval_cmd(review: str, llm_model: str | None, llm_adapter: str | None, llm_mo
         if reviewed.review is not None and reviewed.review.state != "ok":
             click.echo(f"warning: {name} review {reviewed.review.state}: {reviewed.review.message}", err=True)
     click.echo(cvm.comparison_markdown(results))
+    by_swc = swc_markdown(results)
+    if by_swc:
+        click.echo("By SWC id (recall):\n\n" + by_swc + "\n")
+    examples = finding_examples(dataset, report)
+    for name, reviewed in variants.items():
+        t = cvm.triage_stats(reviewed, examples)
+        click.echo(f"triage ({name}): kept {t['kept']}/{t['tool_true_positives']} of the tools' true positives, "
+                   f"rejected {t['rejected']}/{t['tool_false_positives']} of their false positives")
     if out is not None:
         out.write_text(json.dumps({k: json.loads(to_json(v)) for k, v in results.items()}, indent=2) + "\n")
+
+
+# Registered here, after the group exists: the command lives in its own file.
+from finetune import crossdata_cmd  # noqa: E402,F401

@@ -27,6 +27,13 @@ TRIAGE_KEEP = 0.92        # threshold rule: keep at least this share of the tool
 # Detection threshold rule: precision at least tools-only + this margin. The threshold is chosen
 # on the same out-of-fold scores it is reported on; the margin keeps that choice conservative.
 PRECISION_MARGIN = 0.02
+# ... and the model adds at most this many findings of its own per file, on average: a reader
+# checks each by hand (the budget on audited code is far lower: docs/benchmarks.md, noise).
+MAX_MODEL_PER_FILE = 1.0
+# A class with fewer labelled functions than this in the training data is too thin to learn: its
+# detection head is switched off (threshold above any score), and the model card says so.
+MIN_HEAD_EXAMPLES = 10
+OFF = 1.01
 
 
 @dataclass
@@ -79,8 +86,9 @@ def reviewed_report(report: Report, cv: CrossValidation, thresholds: dict, model
 
 
 def accepted_only(report: Report) -> Report:
-    """What a reader who trusts the verdicts sees: tool findings not judged likely false + model findings."""
-    keep = [f for f in report.findings if f.review is None or f.review.label == "likely_true"]
+    """What a reader who trusts the verdicts sees: tool findings not judged likely false (`unsure`
+    ones stand) + model findings."""
+    keep = [f for f in report.findings if f.review is None or f.review.label != "likely_false"]
     return report.model_copy(update={"findings": keep})
 
 
@@ -92,7 +100,7 @@ def triage_stats(report: Report, findings: list[FindingExample]) -> dict:
             continue
         if labels[f.id]:
             tp += 1
-            tp_kept += f.review.label == "likely_true"
+            tp_kept += f.review.label != "likely_false"
         else:
             fp += 1
             fp_rejected += f.review.label == "likely_false"
@@ -130,19 +138,25 @@ def save_scores(cv: CrossValidation, path: Path) -> None:
 
 
 def choose_detect(dataset: LabelledDataset, report: Report, cv: CrossValidation, triage: float,
-                  grid: tuple[float, ...] = tuple(x / 100 for x in range(5, 100, 5))) -> tuple[float, list[dict]]:
+                  grid: tuple[float, ...] = tuple(x / 100 for x in range(5, 100, 5)),
+                  heads: dict[str, float] | None = None) -> tuple[float, list[dict]]:
     """The lowest detection threshold at which the reviewed report (accepted findings) is at least
     as precise as the tools alone, plus PRECISION_MARGIN, over the whole dataset; the trade-off
     curve comes with it."""
     base = score(report, dataset, tools=[t.name for t in report.tools]).scope("all").tools["merged"].total
     curve, chosen = [], grid[-1]
+    files = max(1, len(cv.sources))
     for d in grid:
-        reviewed = accepted_only(reviewed_report(report, cv, {"triage": triage, "detect": d}))
+        detect = {k: (OFF if v == OFF else d) for k, v in heads.items()} if heads else d   # thin classes stay off
+        reviewed = accepted_only(reviewed_report(report, cv, {"triage": triage, "detect": detect}))
         total = score(reviewed, dataset, tools=[REVIEW_TOOL]).scope("all").tools["merged"].total
-        curve.append({"detect": d, "recall": total.recall, "precision": total.precision})
+        per_file = sum(f.origin == "model" for f in reviewed.findings) / files
+        curve.append({"detect": d, "recall": total.recall, "precision": total.precision,
+                      "model_per_file": round(per_file, 3)})
     for point in curve:
         if (point["precision"] is not None and base.precision is not None
-                and point["precision"] >= base.precision + PRECISION_MARGIN):
+                and point["precision"] >= base.precision + PRECISION_MARGIN
+                and point["model_per_file"] <= MAX_MODEL_PER_FILE):
             chosen = point["detect"]
             break
     return chosen, curve
@@ -171,3 +185,12 @@ def comparison_markdown(results: dict[str, EvalScores]) -> str:
                 f"{cell(c.found, c.labels)} | {cell(c.matching, c.findings)}" for c in counts) + " |")
         out += [*rows, ""]
     return "\n".join(out)
+
+
+def head_thresholds(funcs: list[FunctionExample], detect: float) -> dict[str, float]:
+    """The detection threshold per class: `detect`, or OFF for a class too thin to learn."""
+    out: dict[str, float] = {"default": detect}
+    for c in CATEGORIES:
+        if sum(c in f.labels for f in funcs) < MIN_HEAD_EXAMPLES:
+            out[c] = OFF
+    return out

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from auditor.evaluation.dataset import LabelledDataset
 from auditor.evaluation.scoring import location_hits
 from auditor.report.model import Report
+from auditor.review.evidence import Facts, words
 from auditor.review.source import functions, strip_comments
 from auditor.review.texts import CATEGORIES, finding_context, finding_meta, function_text
 from finetune.errors import FinetuneError
@@ -53,7 +55,8 @@ def function_examples(dataset: LabelledDataset) -> list[FunctionExample]:
     for lf in dataset.files:
         source = (dataset.root / lf.path).read_text(encoding="utf-8", errors="replace")
         for func in functions(source):
-            labels = sorted({c.value for c, line in lf.pairs() if func.covers(line) and c.value in CATEGORIES})
+            labels = sorted({c.dasp.value for c, line in lf.pairs()
+                             if func.covers(line) and c.dasp.value in CATEGORIES})
             out.append(FunctionExample(lf.path, func.name, func.start_line, func.end_line, function_text(func),
                                        tuple(labels)))
     return out
@@ -62,8 +65,9 @@ def function_examples(dataset: LabelledDataset) -> list[FunctionExample]:
 def finding_examples(dataset: LabelledDataset, report: Report) -> list[FindingExample]:
     out = []
     parsed: dict[str, tuple] = {}
+    facts = Facts(_SourcesOf(dataset))
     for f in report.findings:
-        if f.origin != "tool" or f.category.value not in CATEGORIES:
+        if f.origin != "tool" or f.category.dasp.value not in CATEGORIES:
             continue
         path = dataset.resolve(f.primary.file)
         lf = dataset.file(f.primary.file)
@@ -73,12 +77,38 @@ def finding_examples(dataset: LabelledDataset, report: Report) -> list[FindingEx
             source = (dataset.root / path).read_text(encoding="utf-8", errors="replace")
             parsed[path] = (strip_comments(source).splitlines(), functions(source))
         lines, funcs = parsed[path]
-        real = any(label.category is f.category and any(location_hits(loc, n) for loc in f.locations
+        real = any(label.category.dasp is f.category.dasp and any(location_hits(loc, n) for loc in f.locations
                                                        if dataset.resolve(loc.file) == path for n in label.lines)
                    for label in lf.labels)
-        out.append(FindingExample(path, f.id, f.category.value, finding_meta(f), finding_context(f, lines, funcs),
-                                  real))
+        # The facts are looked up by the report's path, as the audit's reviewer looks them up.
+        meta = finding_meta(f, words(*facts.for_finding(f, f.category.dasp.value)))
+        out.append(FindingExample(path, f.id, f.category.dasp.value, meta, finding_context(f, lines, funcs), real))
     return out
+
+
+class _SourcesOf(Mapping):
+    """Report path -> source text of the labelled file it names, read when first asked for."""
+
+    def __init__(self, dataset: LabelledDataset) -> None:
+        self.dataset = dataset
+        self._texts: dict[str, str] = {}
+
+    def __getitem__(self, path: str) -> str:
+        if path not in self._texts:
+            resolved = self.dataset.resolve(path)
+            if resolved is None:
+                raise KeyError(path)
+            self._texts[path] = (self.dataset.root / resolved).read_text(encoding="utf-8", errors="replace")
+        return self._texts[path]
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, str) and self.dataset.resolve(path) is not None
+
+    def __iter__(self):
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)
 
 
 def write(directory: Path, funcs: list[FunctionExample], findings: list[FindingExample]) -> None:

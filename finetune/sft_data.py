@@ -17,9 +17,8 @@ from auditor.evaluation.scoring import location_hits
 from auditor.findings import Finding
 from auditor.report.model import Report
 from auditor.review.llm import prompt as prompts
-from auditor.review.llm.answer import Answer, NewFinding, VerdictItem
-from auditor.review.llm.knowledge import Retriever, entries
-from auditor.review.texts import CATEGORIES
+from auditor.review.llm.answer import ANSWER_CATEGORIES, Answer, NewFinding, VerdictItem
+from auditor.review.llm.knowledge import Entry, Retriever, entries, entry_for
 from finetune.errors import FinetuneError
 
 SFT_FILE = "sft.jsonl"
@@ -32,34 +31,38 @@ class SFTExample:
     answer: str              # the expected answer, as canonical JSON
 
 
-def _kb_by_category() -> dict[str, object]:
-    out: dict[str, object] = {}
-    for e in entries():
-        out.setdefault(e.category, e)
-    return out
+def _entry(category: str, swc: str | None = None) -> Entry | None:
+    """The knowledge entry the answer quotes for a class: the one the review attaches to it."""
+    wanted = entry_for(category, swc)
+    return next((e for e in entries() if e.id == wanted), None)
 
 
 def reviewable(findings: list[Finding]) -> list[Finding]:
-    """The findings the generative review judges (code-quality findings are style, not weaknesses)."""
-    return [f for f in findings if f.category.value in CATEGORIES]
+    """The findings the generative review judges: those of the classes its answer may name (every
+    class but code quality, which is style, not a weakness), as at inference."""
+    return [f for f in findings if f.category.value in ANSWER_CATEGORIES]
 
 
 def expected_answer(findings: list[Finding], labels, path: str, report_path: str) -> Answer:
-    kb = _kb_by_category()
     verdicts, found = [], set()
     for f in findings:
-        hit = [j for j, lb in enumerate(labels) if lb.category is f.category
+        # Matched as the evaluation scores: by DASP class (a finding of a modern class is real when
+        # it sits on a label of the class it refines).
+        hit = [j for j, lb in enumerate(labels) if lb.category.dasp is f.category.dasp
                and any(location_hits(loc, n) for loc in f.locations for n in lb.lines)]
         found.update(hit)
         words = f.category.value.replace("_", " ")
-        reason = (f"The flagged code shows {words}: {kb[f.category.value].signs}" if hit and f.category.value in kb
-                  else f"No {words} weakness at this place: the flagged code is not exploitable that way.")
+        e = _entry(f.category.value, f.swc)
+        if hit:
+            reason = f"The flagged code shows {words}" + (f": {e.signs}" if e else ".")
+        else:
+            reason = f"No {words} weakness at this place: the flagged code is not exploitable that way."
         verdicts.append(VerdictItem(id=f.id, verdict="true_positive" if hit else "false_positive", reason=reason))
     missed = []
     for j, lb in enumerate(labels):
-        if j in found or lb.category.value not in CATEGORIES:
+        if j in found or lb.category.value not in ANSWER_CATEGORIES:
             continue
-        e = kb.get(lb.category.value)
+        e = _entry(lb.category.value, getattr(lb, "swc", None))    # labels of SWC-labelled datasets carry one
         words = lb.category.value.replace("_", " ")
         missed.append(NewFinding(title=f"{words.capitalize()} vulnerability", category=lb.category.value,
                                  file=report_path, line=lb.line, reason=e.weakness if e else words,

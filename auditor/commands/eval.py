@@ -7,8 +7,22 @@ from typing import TYPE_CHECKING
 
 import click
 
+from auditor.commands.audit import RegistryChoice
+
 if TYPE_CHECKING:
     from auditor.evaluation.results import EvalScores
+
+
+def _dataset_formats() -> list[str]:
+    from auditor.evaluation.dataset import LOADERS
+
+    return list(LOADERS)
+
+
+# The --format choice of the commands that load a labelled dataset (`solsentry finetune data/crossval/eval`):
+# the loader registry's names, read when first needed (the registry imports pydantic; --help must not).
+DATASET_FORMATS = RegistryChoice(_dataset_formats)
+DATASET_FORMAT_HELP = "Dataset format: a name of the loader registry (docs/finetuning.md, Dataset formats)."
 
 
 def _tool_list(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:

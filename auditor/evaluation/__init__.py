@@ -1,4 +1,5 @@
-"""Evaluation of the auditor against labelled datasets (SmartBugs curated, ...)."""
+"""Evaluation of the auditor against labelled datasets (SmartBugs curated, the SWC registry's test
+cases, a labels file of one's own)."""
 
 from auditor.evaluation.dataset import (
     LOADERS,
@@ -8,10 +9,12 @@ from auditor.evaluation.dataset import (
     LabelledFile,
     icse_subset,
     load_dataset,
+    load_label_file,
     load_smartbugs,
+    load_swc_registry,
 )
 from auditor.evaluation.rendering import to_json, to_markdown
-from auditor.evaluation.results import MERGED, Counts, EvalScores, ScopeScores, ToolScores
+from auditor.evaluation.results import MERGED, Counts, EvalScores, ScopeScores, SwcScores, ToolScores
 from auditor.evaluation.scoring import score
 
 __all__ = [
@@ -24,10 +27,13 @@ __all__ = [
     "LabelledDataset",
     "LabelledFile",
     "ScopeScores",
+    "SwcScores",
     "ToolScores",
     "icse_subset",
     "load_dataset",
+    "load_label_file",
     "load_smartbugs",
+    "load_swc_registry",
     "score",
     "to_json",
     "to_markdown",

@@ -1,107 +1,27 @@
 """Labelled datasets of vulnerable contracts: what an evaluation scores an audit report against.
 
-A dataset is a root directory, the directory to audit inside it, and the labelled files with
-their vulnerabilities. Each format has one loader function; `LOADERS` maps a format name to it,
-so a new format is one function and one registry entry.
-
-One `Label` is one labelled vulnerability: a category and the line(s) it is reported at. SmartBugs
-marks some vulnerabilities on several consecutive lines (`"lines": [23, 24]`); that is still one
-vulnerability, found when any of its lines is matched (so the curated set has 207 labels on 222
-lines).
+Each format has one loader function; `LOADERS` maps a format name to it, so a new format is one
+function and one registry entry. The formats: "smartbugs" (SmartBugs-curated, here), "swc" (the
+SWC registry's test cases, auditor/evaluation/swc_registry.py) and "labels" (a labels.json or
+labels.yaml of one's own, auditor/evaluation/label_file.py); docs/finetuning.md describes them.
+The model they build (`LabelledDataset`, `LabelledFile`, `Label`) is in
+auditor/evaluation/labelled.py and importable from here too.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
-from auditor.errors import AuditorError
+from auditor.evaluation.label_file import load_label_file
+from auditor.evaluation.labelled import DatasetError, Label, LabelledDataset, LabelledFile, path_parts
+from auditor.evaluation.swc_registry import load_swc_registry
 from auditor.findings import Category
 
-
-class DatasetError(AuditorError):
-    """A labelled dataset is missing, malformed, or disagrees with itself."""
-
-
-@dataclass(frozen=True)
-class Label:
-    """One labelled vulnerability: its category and the line(s) that show it (1-based)."""
-
-    category: Category
-    lines: tuple[int, ...]
-
-    @property
-    def line(self) -> int:
-        return self.lines[0]
-
-
-@dataclass(frozen=True)
-class LabelledFile:
-    path: str = field(metadata={"doc": "'/'-separated, relative to the dataset root"})
-    labels: tuple[Label, ...]
-    pragma: str | None = None
-
-    def pairs(self) -> Iterator[tuple[Category, int]]:
-        """Every (category, line) the file is labelled with."""
-        for label in self.labels:
-            for line in label.lines:
-                yield label.category, line
-
-
-@dataclass
-class LabelledDataset:
-    name: str
-    root: Path
-    audit_root: Path = field(metadata={"doc": "The directory to audit (SmartBugs: <root>/dataset)"})
-    files: list[LabelledFile]
-    subsets: dict[str, frozenset[str]] = field(default_factory=dict)
-    _by_path: dict[str, LabelledFile] = field(init=False, repr=False)
-    _by_suffix: dict[tuple[str, ...], set[str]] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._by_path = {}
-        self._by_suffix = {}
-        for f in self.files:
-            if f.path in self._by_path:
-                raise DatasetError(f"{self.name}: {f.path} is labelled twice")
-            self._by_path[f.path] = f
-            parts = _parts(f.path)
-            for k in range(1, len(parts) + 1):
-                self._by_suffix.setdefault(parts[-k:], set()).add(f.path)
-
-    @property
-    def label_count(self) -> int:
-        return sum(len(f.labels) for f in self.files)
-
-    @property
-    def line_count(self) -> int:
-        return sum(len(label.lines) for f in self.files for label in f.labels)
-
-    def file(self, path: str) -> LabelledFile | None:
-        resolved = self.resolve(path)
-        return None if resolved is None else self._by_path[resolved]
-
-    def resolve(self, path: str) -> str | None:
-        """The labelled file a path (from a report, relative to any directory) names, or None.
-
-        Matched by the longest '/'-component suffix that names exactly one labelled file, so
-        "reentrancy/a.sol", "dataset/reentrancy/a.sol" and "/x/dataset/reentrancy/a.sol" all
-        resolve to "dataset/reentrancy/a.sol"; a bare "a.sol" resolves only if no other labelled
-        file has that name.
-        """
-        parts = _parts(path)
-        for k in range(len(parts), 0, -1):
-            hits = self._by_suffix.get(parts[-k:])
-            if hits is not None and len(hits) == 1:
-                return next(iter(hits))
-        return None
-
-
-def _parts(path: str) -> tuple[str, ...]:
-    return tuple(p for p in PurePosixPath(path.replace("\\", "/")).parts if p not in ("/", "."))
+__all__ = ["LOADERS", "DatasetError", "Label", "LabelledDataset", "LabelledFile", "icse_subset", "load_dataset",
+           "load_label_file", "load_smartbugs", "load_swc_registry"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,7 +74,7 @@ def _smartbugs_entry(source: Path, index: int, entry: object) -> LabelledFile:
         if category is Category.CODE_QUALITY or not lines or min(lines) < 1:
             raise DatasetError(f"{where}: bad vulnerability {vuln!r}")
         labels.append(Label(category, lines))
-    path = "/".join(_parts(entry["path"]))
+    path = "/".join(path_parts(entry["path"]))
     return LabelledFile(path=path, labels=tuple(labels), pragma=entry.get("pragma"))
 
 
@@ -205,13 +125,13 @@ def _icse_paths(listing: Path, dataset: LabelledDataset) -> set[str]:
 def _dataset_relative(dataset: LabelledDataset, path: str) -> str:
     """A "MOVED TO" target is relative to the audited directory (dataset/), not the root."""
     rel = dataset.audit_root.relative_to(dataset.root).as_posix()
-    parts = _parts(path)
+    parts = path_parts(path)
     return "/".join(parts) if parts[:1] == (rel,) else "/".join((rel, *parts))
 
 
 def _first_resolved(dataset: LabelledDataset, candidates: Iterable[str]) -> str | None:
     for candidate in candidates:
-        parts = _parts(candidate)
+        parts = path_parts(candidate)
         if "/".join(parts) in dataset._by_path:
             return "/".join(parts)
     for candidate in candidates:
@@ -227,6 +147,8 @@ Loader = Callable[[Path], LabelledDataset]
 
 LOADERS: dict[str, Loader] = {
     "smartbugs": load_smartbugs,
+    "swc": load_swc_registry,
+    "labels": load_label_file,
 }
 
 

@@ -1,6 +1,7 @@
 """The results of scoring (auditor/evaluation/scoring.py): per-category counts with recall, precision
-and F1, per tool and per scope, each label's outcome, the audit's own statistics, and the
-`solsentry.eval/1` document they make (`EvalScores.to_dict`).
+and F1, per tool and per scope, the per-SWC-id recall of datasets labelled by SWC id, each label's
+outcome, the audit's own statistics, and the `solsentry.eval/1` document they make
+(`EvalScores.to_dict`).
 """
 
 from __future__ import annotations
@@ -8,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from auditor.findings import Category
+from auditor.swc import swc_title
 
 SCHEMA_ID = "solsentry.eval/1"
 MERGED = "merged"
 LINE_TOLERANCE = 2
-SCORED_CATEGORIES: tuple[Category, ...] = tuple(c for c in Category if c is not Category.CODE_QUALITY)
+# Scored by DASP class: a finding or label of a modern class counts toward the DASP class it refines.
+SCORED_CATEGORIES: tuple[Category, ...] = tuple(c for c in Category if c.is_dasp)
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -72,6 +75,26 @@ class ToolScores:
 
 
 @dataclass
+class SwcScores:
+    """Recall on the labels of one SWC id. Labels are matched by class (as every label is), not by
+    the finding's SWC id, so this splits the class recall by id; there is no per-id precision, as a
+    finding is no more attached to one id of its class than to another."""
+
+    swc: str
+    categories: list[str] = field(metadata={"doc": "The (DASP) classes its labels are scored as"})
+    labels: int = 0
+    found: dict[str, int] = field(default_factory=dict, metadata={"doc": "Tool (and 'merged') -> labels found"})
+
+    def recall(self, tool: str) -> float | None:
+        return _ratio(self.found.get(tool, 0), self.labels)
+
+    def to_dict(self) -> dict:
+        return {"swc": self.swc, "title": swc_title(self.swc), "categories": self.categories, "labels": self.labels,
+                "found": self.found,
+                "recall": {t: None if (r := self.recall(t)) is None else round(r, 4) for t in self.found}}
+
+
+@dataclass
 class ScopeScores:
     scope: str
     files: int
@@ -81,11 +104,14 @@ class ScopeScores:
     files_error: int = field(metadata={"doc": "Labelled files the report lists with a compile error"})
     files_missing: int = field(metadata={"doc": "Labelled files the report does not list"})
     tools: dict[str, ToolScores] = field(metadata={"doc": "Tool -> scores; 'merged' last"})
+    swc: dict[str, SwcScores] = field(default_factory=dict, metadata={
+        "doc": "SWC id -> recall on its labels, for the labels that carry one (by id; none for SmartBugs)"})
 
     def to_dict(self) -> dict:
         return {"scope": self.scope, "files": self.files, "labels": self.labels, "lines": self.lines,
                 "files_compiled": self.files_compiled, "files_error": self.files_error,
-                "files_missing": self.files_missing, "tools": {k: v.to_dict() for k, v in self.tools.items()}}
+                "files_missing": self.files_missing, "tools": {k: v.to_dict() for k, v in self.tools.items()},
+                "swc": {k: v.to_dict() for k, v in self.swc.items()}}
 
 
 @dataclass
@@ -95,10 +121,11 @@ class LabelResult:
     lines: tuple[int, ...]
     found_by: list[str] = field(metadata={"doc": "Tools (and 'merged') that found it"})
     scopes: list[str]
+    swc: str | None = None
 
     def to_dict(self) -> dict:
         return {"file": self.file, "category": self.category, "lines": list(self.lines), "found_by": self.found_by,
-                "scopes": self.scopes}
+                "scopes": self.scopes, "swc": self.swc}
 
 
 @dataclass
@@ -136,6 +163,8 @@ class EvalScores:
     audit: AuditStats
     include_suppressed: bool = True
     line_tolerance: int = LINE_TOLERANCE
+    skipped: dict[str, int] = field(default_factory=dict, metadata={
+        "doc": "The dataset's labels left out as never scored (code quality), by SWC id or category"})
 
     def scope(self, name: str) -> ScopeScores:
         for s in self.scopes:
@@ -154,4 +183,5 @@ class EvalScores:
             "audit": self.audit.to_dict(),
             "scopes": [s.to_dict() for s in self.scopes],
             "labels": [lr.to_dict() for lr in self.labels],
+            "skipped_labels": self.skipped,
         }

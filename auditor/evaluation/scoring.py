@@ -20,7 +20,9 @@ Smart Contracts", ICSE 2020):
 * Per tool: the findings that tool reported (it is in `finding.tools` or among its reporters).
   "merged": all findings, whichever tool reported them.
 * Scopes: "all" labelled files, plus each subset the dataset names (SmartBugs: "icse2020",
-  the 69 files of the study).
+  the 69 files of the study; the SWC registry: "vulnerable" and "fixed").
+* Labels that carry an SWC id (the SWC registry's, or a labels file's) are also counted per id:
+  labels and found per tool, matched as above (by class), so an id's recall splits its class's.
 
 Precision is a lower bound: the curated labels are not exhaustive, so a finding of a real but
 unlabelled weakness counts as a false positive.
@@ -30,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from auditor.evaluation.dataset import LabelledDataset
+from auditor.evaluation.labelled import LabelledDataset, LabelledFile
 from auditor.evaluation.results import (
     LINE_TOLERANCE,
     MERGED,
@@ -40,6 +42,7 @@ from auditor.evaluation.results import (
     EvalScores,
     LabelResult,
     ScopeScores,
+    SwcScores,
     ToolRunStats,
     ToolScores,
 )
@@ -113,7 +116,8 @@ def score(report: Report, dataset: LabelledDataset, *, tools: Sequence[str] | No
         for path, locs in where.items():
             hit = False
             for j, label in enumerate(by_file[path].labels):
-                if label.category is f.category and any(location_hits(loc, n) for loc in locs for n in label.lines):
+                same = label.category.dasp is f.category.dasp
+                if same and any(location_hits(loc, n) for loc in locs for n in label.lines):
                     hit = True
                     for tool in columns:
                         if _reported_by(f, tool) and tool not in found[(path, j)]:
@@ -129,7 +133,7 @@ def score(report: Report, dataset: LabelledDataset, *, tools: Sequence[str] | No
             excluded = 0
             for path in paths:
                 for j, label in enumerate(by_file[path].labels):
-                    c = cats[label.category.value]
+                    c = cats[label.category.dasp.value]
                     c.labels += 1
                     c.found += int(tool in found[(path, j)])
             for i, (f, where) in enumerate(placed):
@@ -139,7 +143,7 @@ def score(report: Report, dataset: LabelledDataset, *, tools: Sequence[str] | No
                 if f.category is Category.CODE_QUALITY:
                     excluded += 1
                     continue
-                c = cats[f.category.value]
+                c = cats[f.category.dasp.value]
                 c.findings += 1
                 c.matching += int(any(matches[(i, p)] for p in in_scope))
             per_tool[tool] = ToolScores(tool, cats, excluded)
@@ -148,16 +152,37 @@ def score(report: Report, dataset: LabelledDataset, *, tools: Sequence[str] | No
             lines=sum(len(lb.lines) for p in paths for lb in by_file[p].labels),
             files_compiled=sum(statuses.get(p) == "compiled" for p in paths),
             files_error=sum(statuses.get(p) == "error" for p in paths),
-            files_missing=sum(p not in statuses for p in paths), tools=per_tool))
+            files_missing=sum(p not in statuses for p in paths), tools=per_tool,
+            swc=_swc_scores([by_file[p] for p in paths], found, columns)))
 
     label_results = [
         LabelResult(file=f.path, category=label.category.value, lines=label.lines,
                     found_by=sorted(found[(f.path, j)], key=columns.index),
-                    scopes=[name for name, paths in scope_sets.items() if f.path in paths])
+                    scopes=[name for name, paths in scope_sets.items() if f.path in paths], swc=label.swc)
         for f in dataset.files for j, label in enumerate(f.labels)
     ]
     return EvalScores(dataset=dataset.name, tools=tool_names, scopes=scope_results, labels=label_results,
-                      audit=_audit_stats(report, len(considered), outside), include_suppressed=include_suppressed)
+                      audit=_audit_stats(report, len(considered), outside), include_suppressed=include_suppressed,
+                      skipped=dict(dataset.skipped))
+
+
+def _swc_scores(files: list[LabelledFile], found: Mapping[tuple[str, int], list[str]],
+                columns: list[str]) -> dict[str, SwcScores]:
+    """SWC id -> labels and found per tool column, over the labels of `files` that carry an id."""
+    out: dict[str, SwcScores] = {}
+    for lf in files:
+        for j, label in enumerate(lf.labels):
+            if label.swc is None:
+                continue
+            row = out.setdefault(label.swc, SwcScores(label.swc, [], 0, dict.fromkeys(columns, 0)))
+            row.labels += 1
+            if label.category.dasp.value not in row.categories:
+                row.categories.append(label.category.dasp.value)
+            for tool in found[(lf.path, j)]:
+                row.found[tool] += 1
+    for row in out.values():
+        row.categories.sort()
+    return dict(sorted(out.items()))
 
 
 def _file_statuses(report: Report, dataset: LabelledDataset) -> dict[str, str]:

@@ -15,7 +15,10 @@ from auditor.report.base import ReportFormat
 from auditor.report.controls import visible
 from auditor.report.model import SCHEMA_ID, Report, ToolState
 from auditor.report.text import (
+    evidence_text,
     incomplete_text,
+    knowledge_text,
+    label_text,
     location_text,
     review_text,
     scope_text,
@@ -57,6 +60,7 @@ th { background: var(--soft); } td.num { text-align: right; font-variant-numeric
 tr.suppressed td { color: var(--muted); } tr.suppressed td:first-child::after { content: " (suppressed)"; }
 tr.model td { font-style: italic; } .badge.model { background: #6f42c1; }
 .verdict.likely_false { color: var(--muted); text-decoration: line-through; } .verdict.likely_true { font-weight: 600; }
+.verdict.unsure { font-style: italic; } ul.evidence { margin: 0; padding-left: 18px; } li.guard { color: var(--ok); }
 .filters label { margin-right: 14px; white-space: nowrap; }
 body:has(#show-high:not(:checked)) tr.finding.sev-high,
 body:has(#show-medium:not(:checked)) tr.finding.sev-medium,
@@ -222,8 +226,27 @@ def _review_cell(f: Finding) -> str:
         return f'<span class="badge model">model only</span> {f.review.score:.2f}' if f.review else "model only"
     if f.review is None:
         return "&mdash;"
-    label = "likely true" if f.review.label == "likely_true" else "likely false"
-    return f'<span class="verdict {e(f.review.label)}">{label}</span> {f.review.score:.2f}'
+    return f'<span class="verdict {e(f.review.label)}">{e(label_text(f.review.label))}</span> {f.review.score:.2f}'
+
+
+def _verdict_rows(f: Finding) -> list[tuple[str, str]]:
+    """The details' rows for the review's verdict: label and score, reason, evidence, knowledge entry."""
+    if (verdict := verdict_text(f)) is None or f.review is None:
+        return []
+    v = f.review
+    alone = " &mdash; found by the model alone (advisory)" if f.origin == "model" else ""
+    rows = [("Review model", e(verdict) + alone)]
+    if v.reason:
+        rows.append(("Reason", e(v.reason)))
+    if v.evidence:
+        # A guard is a protection the review saw: it speaks against the finding, so it is marked apart.
+        items = "".join(f'<li class="{"guard" if ev.guard else "fact"}"><code>{e(ev.fact)}</code> '
+                        f"{e(evidence_text(ev))}</li>" for ev in v.evidence)
+        rows.append(("Evidence", f'<ul class="evidence">{items}</ul>'))
+    if knowledge := knowledge_text(v.knowledge):
+        url = swc_url(v.knowledge)
+        rows.append(("Knowledge", f'<a href="{e(url)}">{e(knowledge)}</a>' if url else e(knowledge)))
+    return rows
 
 
 def _details(findings: list[Finding]) -> list[str]:
@@ -253,9 +276,7 @@ def _details(findings: list[Finding]) -> list[str]:
         ]
         if f.suppressed:
             rows.append(("Suppressed", e(f.suppressed)))
-        if (verdict := verdict_text(f)) is not None:
-            rows.append(("Review model", e(verdict) + (" &mdash; found by the model alone (advisory)"
-                                                       if f.origin == "model" else "")))
+        rows += _verdict_rows(f)
         classes = f"detail sev-{f.severity.value}" + (" suppressed" if f.suppressed else "")
         out += [
             f'<article class="{classes}" id="finding-{e(f.id)}">',

@@ -16,7 +16,9 @@ from auditor.report.controls import visible
 from auditor.report.model import SCHEMA_ID, Report, ToolState
 from auditor.report.text import (
     diff_counts,
+    evidence_text,
     incomplete_text,
+    knowledge_text,
     location_text,
     review_text,
     scope_text,
@@ -216,7 +218,7 @@ def _swc(swc: str | None) -> str:
     return f"[{swc}]({url})" if url else escape(swc)
 
 
-def _finding(number: int, f: Finding) -> list[str]:
+def _finding(number: int | str, f: Finding) -> list[str]:
     loc = f.primary
     where = code_span(location_text(loc))
     if scope := scope_text(loc):
@@ -240,11 +242,26 @@ def _finding(number: int, f: Finding) -> list[str]:
         f"- **Detectors:** {detectors or '—'}",
         f"- **ID:** {code_span(f.id)}",
     ]
-    if (verdict := verdict_text(f)) is not None:
-        out.insert(-1, f"- **Review model:** {escape(verdict)}")
+    out[-1:-1] = _verdict(f)
     out.append("")
     if f.description.strip():
         out += [code_block(f.description), ""]
+    return out
+
+
+def _verdict(f: Finding) -> list[str]:
+    """The review's verdict as a list item, with its reason, evidence and knowledge entry nested under it."""
+    if (verdict := verdict_text(f)) is None or f.review is None:
+        return []
+    v = f.review
+    out = [f"- **Review model:** {escape(verdict)}"]
+    if v.reason:
+        out.append(f"  - **Reason:** {escape(v.reason)}")
+    for ev in v.evidence:
+        words = " ".join(p for p in (code_span(ev.fact), escape(evidence_text(ev, mark_guard=False))) if p)
+        out.append(f"  - **{'Protection' if ev.guard else 'Evidence'}:** {words}")
+    if knowledge := knowledge_text(v.knowledge):
+        out.append(f"  - **Knowledge:** {escape(knowledge)}")
     return out
 
 
@@ -252,13 +269,13 @@ def _model_findings(report: Report) -> list[str]:
     found = sorted((f for f in report.findings if f.origin == "model"), key=sort_key)
     if not found:
         return []
-    rows = [[cell(f.title), code_span(location_text(f.primary), table=True), cell(scope_text(f.primary) or ""),
-             cell(f.category.value), f"{f.review.score:.3f}" if f.review else ""]
-            for f in found]
-    return [f"## Findings of the review model alone ({len(found)})", "",
-            "Statements of the review model, not of any tool: advisory, not counted in the summary nor by "
-            "`--fail-on`. Check each by hand.", "",
-            *_table(["Title", "Location", "Function", "Category", "Score"], rows)]
+    out = [f"## Findings of the review model alone ({len(found)})", "",
+           "Statements of the review model, not of any tool: advisory, not counted in the summary nor by "
+           "`--fail-on`. Check each by hand against the evidence listed.", ""]
+    # Listed like tool findings (numbered M1, M2 ...): a table has no room for the evidence to check.
+    for number, f in enumerate(found, 1):
+        out += _finding(f"M{number}", f)
+    return out
 
 
 def _suppressed(report: Report) -> list[str]:

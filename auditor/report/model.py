@@ -11,8 +11,8 @@ from auditor.findings import Finding, Severity
 
 SCHEMA_ID = "solsentry.report/1"
 # Additions that old readers may ignore bump the minor version (1: bytecode targets, `bytecode`, `Location.pc`;
-# 2: PR mode, `diff`).
-SCHEMA_MINOR = 2
+# 2: PR mode, `diff`; 3: the modern weakness classes, verdict `unsure`, `evidence` and `knowledge`, `review.unsure`).
+SCHEMA_MINOR = 3
 
 
 class ToolState(StrEnum):
@@ -91,6 +91,7 @@ class ReviewInfo(BaseModel):
     message: str | None = None
     reviewed: int = Field(0, description="Tool findings that carry a verdict (suppressed ones included)")
     likely_false: int = Field(0, description="Of those, judged likely false (summary.likely_false: the counted ones)")
+    unsure: int = Field(0, description="Of those, left undecided: the review abstained (`unsure`)")
     model_findings: int = Field(0, description="Findings of the review model alone (= summary.model)")
     duration_s: float = 0.0
 

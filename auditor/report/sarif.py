@@ -15,7 +15,7 @@ from urllib.parse import quote
 from auditor.findings import Category, Confidence, Finding, Location, Severity
 from auditor.report.base import ReportFormat
 from auditor.report.model import SCHEMA_ID, Report, SourceFile, ToolRun, ToolState
-from auditor.report.text import swc_url
+from auditor.report.text import evidence_text, swc_url, verdict_lines
 from auditor.swc import SWC_TITLES
 
 SARIF_VERSION = "2.1.0"
@@ -202,6 +202,9 @@ def _location(loc: Location, **extra: Any) -> dict[str, Any]:
 def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
     rid = rule_id(f)
     text = f.title if not f.description.strip() else f"{f.title}\n\n{f.description.strip()}"
+    if f.review is not None:
+        # Viewers show the message, not the properties: the verdict has to be readable there.
+        text += "\n\n" + "\n".join(verdict_lines(f.review))
     result: dict[str, Any] = {
         "ruleId": rid,
         "ruleIndex": index[rid],
@@ -229,10 +232,15 @@ def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
     if f.origin == "model":
         # SARIF's "review" kind: a result that needs a person to decide (the model alone found it).
         result["kind"] = "review"
-    if len(f.locations) > 1:
-        result["relatedLocations"] = [
-            _location(loc, id=i, message={"text": "Also involved"}) for i, loc in enumerate(f.locations[1:], 1)
-        ]
+    related = [_location(loc, id=i, message={"text": "Also involved"}) for i, loc in enumerate(f.locations[1:], 1)]
+    # Evidence with a line becomes a related location too, so a viewer links the fact to its code.
+    for ev in (f.review.evidence if f.review else []):
+        if ev.line:
+            at = f.primary.model_copy(update={"start_line": ev.line, "end_line": ev.line})
+            related.append({"id": len(related) + 1, "message": {"text": f"Review evidence: {evidence_text(ev)}"},
+                            "physicalLocation": _physical(at)})
+    if related:
+        result["relatedLocations"] = related
     if f.suppressed:
         result["suppressions"] = [{
             "kind": SUPPRESSION_KINDS.get(f.suppressed, "external"),

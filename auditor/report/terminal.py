@@ -14,8 +14,18 @@ from rich.text import Text
 from auditor.findings import Finding, Severity, sort_key
 from auditor.report.controls import visible
 from auditor.report.model import Report, ToolState
-from auditor.report.text import diff_counts, location_text, scope_text
+from auditor.report.text import (
+    diff_counts,
+    evidence_text,
+    knowledge_text,
+    label_text,
+    location_text,
+    scope_text,
+    unsure_counted,
+)
 
+EVIDENCE_SHOWN = 3          # evidence lines per finding: the terminal is for a glance, the files list all
+VERDICT_STYLES = {"likely_true": "", "likely_false": "dim", "unsure": "yellow"}
 SEVERITY_STYLES = {
     Severity.HIGH: "bold red",
     Severity.MEDIUM: "bold yellow",
@@ -31,8 +41,9 @@ def text(value: object, style: str = "") -> Text:
 
 def summary_line(report: Report) -> Text:
     """What --fail-on counts first, then what it does not, e.g. `3 counted findings: 1 high, 1 medium,
-    1 low, 0 informational; 1 suppressed (not counted); review: 1 likely false (still counted), 2
-    model-only (advisory, not counted); 1 tool run failed or timed out`."""
+    1 low, 0 informational; 1 suppressed (not counted); review: 1 likely false (still counted), 1 unsure
+    (left as reported), 2 model-only (advisory, not counted); 1 tool run failed or timed out`; "unsure" is
+    named only when some counted finding is."""
     s = report.summary
     counted = s.high + s.medium + s.low + s.informational
     line = Text(f"{counted} counted finding{'' if counted == 1 else 's'}: ", style="bold")
@@ -44,7 +55,8 @@ def summary_line(report: Report) -> Text:
     if s.suppressed:
         line.append(f"; {s.suppressed} suppressed (not counted)", style="dim")
     if report.review is not None and report.review.state != "failed":
-        line.append(f"; review: {s.likely_false} likely false (still counted), {s.model} model-only "
+        unsure = f", {n} unsure (left as reported)" if (n := unsure_counted(report)) else ""
+        line.append(f"; review: {s.likely_false} likely false (still counted){unsure}, {s.model} model-only "
                     "(advisory, not counted)", style="dim")
     if report.review is not None and report.review.state == "failed":
         line.append("; review failed (findings unreviewed)", style="bold yellow")
@@ -93,9 +105,30 @@ def _verdict(f: Finding) -> Text:
         return Text("-", style="dim")
     if f.origin == "model":
         return Text(f"model only {f.review.score:.2f}", style="magenta")
-    if f.review.label == "likely_false":
-        return Text(f"likely false {f.review.score:.2f}", style="dim")
-    return Text(f"likely true {f.review.score:.2f}")
+    return Text(f"{label_text(f.review.label)} {f.review.score:.2f}", style=VERDICT_STYLES.get(f.review.label, ""))
+
+
+def review_details(findings: list[Finding]) -> Text | None:
+    """Below a findings table, per reviewed finding: one line for the verdict (label, score, title and
+    place, knowledge entry, reason), then one per evidence item, at most EVIDENCE_SHOWN. Not in the
+    table: a reason in a table cell wraps into a column a few words wide."""
+    out = Text()
+    for f in sorted(findings, key=sort_key):
+        if (v := f.review) is None:
+            continue
+        out.append("\n" if out else "").append_text(_verdict(f)).append("  ").append_text(text(f.title))
+        out.append(f" ({visible(location_text(f.primary))})", style="dim")
+        if knowledge := knowledge_text(v.knowledge):
+            out.append(f" [{visible(knowledge)}]", style="dim")
+        if v.reason:
+            out.append(": ").append_text(text(v.reason))
+        for ev in v.evidence[:EVIDENCE_SHOWN]:
+            # A protection (guard) gets its own mark, so it is not read as one more sign of the weakness.
+            out.append(f"\n  {'+' if ev.guard else '-'} ").append_text(
+                text(evidence_text(ev), style="green" if ev.guard else ""))
+        if (more := len(v.evidence) - EVIDENCE_SHOWN) > 0:
+            out.append(f"\n  ({more} more in the JSON, SARIF, Markdown and HTML reports)", style="dim")
+    return out or None
 
 
 def tool_failures_table(report: Report) -> Table | None:
@@ -123,8 +156,15 @@ def render_summary(report: Report, console: Console | None = None, *, show_suppr
         table = findings_table(model)
         table.title = "Review model only (advisory, not counted)"
         console.print(table)
+        _print_review(console, model)
     if findings:
         console.print(findings_table(findings))
+        _print_review(console, findings)
     if (failures := tool_failures_table(report)) is not None:
         console.print(failures)
     console.print(summary_line(report))
+
+
+def _print_review(console: Console, findings: list[Finding]) -> None:
+    if (details := review_details(findings)) is not None:
+        console.print(details)

@@ -1,25 +1,70 @@
 """Text helpers shared by the human-readable formats (Markdown, HTML, terminal) and SARIF.
 
-One-line summaries of the review, the totals and what is incomplete, SWC links, and how a location
-is written. Control characters are made visible by `auditor.report.controls.visible`.
+One-line summaries of the review, the totals and what is incomplete, SWC links, how a location is
+written, and how a verdict reads (label, score, reason, evidence, knowledge entry). The text is plain:
+each format escapes it its own way; control characters are made visible by
+`auditor.report.controls.visible`.
 """
 
 from __future__ import annotations
 
 import re
 
-from auditor.findings import Finding, Location
+from auditor.findings import Evidence, Finding, Location, Verdict
+from auditor.report.knowledge import knowledge_title
 from auditor.report.model import Report
 
 SWC_REGISTRY = "https://swcregistry.io/docs/"
 _SWC_ID = re.compile(r"^SWC-\d+$")
 
 
+# Every label a verdict can carry, as a reader says it; "unsure" is the review abstaining.
+LABELS = {"likely_true": "likely true", "likely_false": "likely false", "unsure": "unsure"}
+
+
+def label_text(label: str) -> str:
+    """'likely false' for 'likely_false'; a label this version does not know, with spaces."""
+    return LABELS.get(label, label.replace("_", " "))
+
+
 def verdict_text(f: Finding) -> str | None:
-    """e.g. "likely false (score 0.12, solsentry-review-minilm@ab12...)"; None when unreviewed."""
+    """e.g. "likely false (score 0.120, solsentry-review-minilm@ab12...)"; None when unreviewed."""
     if f.review is None:
         return None
-    return f"{f.review.label.replace('_', ' ')} (score {f.review.score:.3f}, {f.review.model})"
+    return f"{label_text(f.review.label)} (score {f.review.score:.3f}, {f.review.model})"
+
+
+def evidence_text(ev: Evidence, *, mark_guard: bool = True) -> str:
+    """e.g. "modifier nonReentrant on withdraw (line 12, protection)": a guard speaks against the finding.
+    `mark_guard=False` where the caller already says so ("Protection: ...")."""
+    notes = [*([f"line {ev.line}"] if ev.line else []), *(["protection"] if ev.guard and mark_guard else [])]
+    return f"{ev.detail} ({', '.join(notes)})" if notes else ev.detail
+
+
+def knowledge_text(entry: str | None) -> str | None:
+    """e.g. "SWC-107: Reentrancy" (the id alone when the knowledge base has no such entry); None for none."""
+    if not entry:
+        return None
+    title = knowledge_title(entry)
+    return f"{entry}: {title}" if title else entry
+
+
+def verdict_lines(v: Verdict) -> list[str]:
+    """The whole verdict as plain lines: label and score, reason, each evidence item, knowledge entry."""
+    lines = [f"Review: {label_text(v.label)} (score {v.score:.3f}, {v.model})"]
+    if v.reason:
+        lines.append(f"Reason: {v.reason}")
+    lines += [f"{'Protection' if ev.guard else 'Evidence'}: {evidence_text(ev, mark_guard=False)}"
+              for ev in v.evidence]
+    if knowledge := knowledge_text(v.knowledge):
+        lines.append(f"Knowledge: {knowledge}")
+    return lines
+
+
+def unsure_counted(report: Report) -> int:
+    """Counted findings the review left undecided ("unsure"): still counted, as the tools reported them.
+    Derived here because `Summary` has no such counter (`review.unsure` counts suppressed ones too)."""
+    return sum(f.review is not None and f.review.label == "unsure" for f in report.counted())
 
 
 def review_text(report: Report) -> str | None:
@@ -27,12 +72,14 @@ def review_text(report: Report) -> str | None:
     r = report.review
     if r is None:
         return None
+    # Abstentions are named only when there are some: a reviewer that never abstains says what it said before.
+    unsure = f", {r.unsure} unsure (left as reported)" if r.unsure else ""
     if r.state == "failed":
         return f"review failed ({r.reviewer}): {r.message}. Tool findings are unreviewed."
     if r.state == "partial":
         return (f"reviewed by {r.model} except where it failed ({r.message}); {r.reviewed} finding(s) judged, "
-                f"{r.likely_false} likely false; {r.model_findings} finding(s) of the model alone (advisory)")
-    return (f"reviewed by {r.model}: {r.reviewed} finding(s) judged, {r.likely_false} likely false; "
+                f"{r.likely_false} likely false{unsure}; {r.model_findings} finding(s) of the model alone (advisory)")
+    return (f"reviewed by {r.model}: {r.reviewed} finding(s) judged, {r.likely_false} likely false{unsure}; "
             f"{r.model_findings} finding(s) of the model alone (advisory, not counted by --fail-on)")
 
 

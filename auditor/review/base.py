@@ -67,5 +67,6 @@ def apply_review(report: Report, reviewer: Reviewer, sources: Mapping[str, str])
     info = ReviewInfo(reviewer=reviewer.NAME, model=result.model, state="partial" if result.failures else "ok",
                       message="; ".join(result.failures)[:4000] or None, reviewed=len(judged),
                       likely_false=sum(f.review.label == "likely_false" for f in judged),
+                      unsure=sum(f.review.label == "unsure" for f in judged),
                       model_findings=len(result.findings), duration_s=round(time.monotonic() - started, 3))
     return report.model_copy(update={"findings": findings, "summary": summarize(findings), "review": info})

@@ -14,12 +14,15 @@ from pathlib import Path
 from auditor.findings import Category, Confidence, Finding, Location, Reporter, Severity, Verdict, finding_id
 from auditor.findings import fingerprint as make_fingerprint
 from auditor.review.base import Review, Reviewer
+from auditor.review.evidence import Facts, as_evidence, words
+from auditor.review.llm.knowledge import entry_for
 from auditor.review.source import Function, functions, strip_comments
 from auditor.review.texts import CATEGORIES, finding_context, finding_meta, function_text
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 REVIEW_TOOL = "solsentry-review"
 SCORE_DIGITS = 3
+CONFIDENT = 0.9        # a guard's evidence is overruled only by a triage score this high
 
 
 class EncoderReviewer(Reviewer):
@@ -80,10 +83,12 @@ class EncoderReviewer(Reviewer):
 
     def triage_scores(self, findings: list[Finding], sources: Mapping[str, str]) -> list[float]:
         cache: dict[str, tuple[list[str], list[Function]]] = {}
+        facts = Facts(sources)
         texts = []
         for f in findings:
             lines, funcs = _parsed(cache, sources, f.primary.file)
-            texts.append((finding_meta(f), finding_context(f, lines, funcs)))
+            texts.append((finding_meta(f, words(*facts.for_finding(f, f.category.dasp.value))),
+                          finding_context(f, lines, funcs)))
         return [s[0] for s in self._scores(texts, "triage", self.config["max_length"]["triage"])] if texts else []
 
     def function_scores(self, funcs: list[Function]) -> list[list[float]]:
@@ -94,7 +99,7 @@ class EncoderReviewer(Reviewer):
     # ---- the review -----------------------------------------------------------------------
     def score(self, findings: list[Finding], sources: Mapping[str, str]) -> Scores:
         """The model's raw scores: per judged finding, and per function of every source file."""
-        judged = [f for f in findings if f.category.value in CATEGORIES and f.primary.file in sources]
+        judged = [f for f in findings if f.category.dasp.value in CATEGORIES and f.primary.file in sources]
         scores = Scores(triage=dict(zip([f.id for f in judged], self.triage_scores(judged, sources), strict=True)))
         for path in sorted(sources):
             funcs = [f for f in functions(sources[path]) if f.end_line > f.start_line or len(f.code) > 20]
@@ -115,33 +120,68 @@ class Scores:
 
 def decide(findings: list[Finding], sources: Mapping[str, str], scores: Scores, categories: list[str],
            thresholds: dict, model_id: str) -> Review:
-    """Scores -> verdicts and model-only findings, under the shipped thresholds. A function the
-    model flags for a category gets a finding unless a tool finding of that category, not judged
-    likely false, already sits in it (the model adds what the tools missed)."""
+    """Scores and code facts -> verdicts and model-only findings, under the shipped thresholds.
+
+    A verdict is `likely_false` only with evidence: a guard on the finding's path (a lock, a caller
+    check, a tested call result, ...) that the triage does not overrule with a confident score. A
+    score at or above the triage threshold is `likely_true`; anything else is `unsure` (the review
+    abstains). A function gets at most one finding of the model's own: its best class above that
+    class's threshold, where the code shows a weakness fact of the class and no guard against it,
+    and no tool finding of the class (not judged likely false) already sits in it. The finding
+    points at the statement(s) of the fact, not the whole function."""
     result = Review(model=model_id)
+    facts = Facts(sources)
     t = thresholds["triage"]
     for f in findings:
-        if f.id in scores.triage:
-            score = scores.triage[f.id]
-            label = "likely_true" if score >= t else "likely_false"
-            result.verdicts[f.id] = Verdict(label=label, score=score, model=model_id,
-                                            reason=f"triage score {score:.3f} against threshold {t:.3f}")
+        if f.id not in scores.triage:
+            continue
+        result.verdicts[f.id] = _verdict(f, scores.triage[f.id], t, facts, model_id)
     detect = thresholds["detect"]
-    # (path, category) -> lines of tool findings the model believes, to skip what tools already report
     believed: dict[tuple[str, str], list[int]] = {}
     for f in findings:
         v = result.verdicts.get(f.id)
-        if v is None or v.label == "likely_true":
-            believed.setdefault((f.primary.file, f.category.value), []).append(f.primary.start_line)
+        if v is None or v.label != "likely_false":
+            believed.setdefault((f.primary.file, f.category.dasp.value), []).append(f.primary.start_line)
     for path in sorted(scores.functions):
         lines = sources[path].splitlines()
+        ff = facts.of(path)
         for func, row in scores.functions[path]:
+            best = None
             for category, score in zip(categories, row, strict=True):
                 limit = detect.get(category, detect.get("default", 1.0)) if isinstance(detect, dict) else detect
                 if score < limit or any(func.covers(n) for n in believed.get((path, category), ())):
                     continue
-                result.findings.append(_model_finding(path, func, category, score, lines, model_id))
+                guards, weak = facts.for_function(ff, func, category)
+                if guards or not weak:
+                    continue
+                if best is None or score - limit > best[0]:
+                    best = (score - limit, category, score, limit, weak)
+            if best is not None:
+                _, category, score, limit, weak = best
+                result.findings.append(_model_finding(path, func, category, score, limit, weak, lines, model_id))
     return result
+
+
+def _verdict(f: Finding, score: float, threshold: float, facts: Facts, model_id: str) -> Verdict:
+    guards, weak = facts.for_finding(f, f.category.dasp.value)
+    kb = entry_for(f.category.value, f.swc)
+    if guards and score < CONFIDENT:
+        label = "likely_false"
+        reason = (f"{guards[0].detail} (line {guards[0].line}); the triage model scores the finding {score:.3f}, "
+                  f"below the {CONFIDENT} it would need to overrule the guard")
+    elif score >= threshold:
+        label = "likely_true"
+        reason = f"the triage model scores the finding {score:.3f}, at or above its threshold {threshold:.3f}"
+        if weak:
+            reason += f"; {weak[0].detail} (line {weak[0].line})"
+        if guards:
+            reason += f"; it overrules {guards[0].detail}"
+    else:
+        label = "unsure"
+        reason = (f"no guard found, and the triage model's score {score:.3f} is below its threshold "
+                  f"{threshold:.3f}: the review abstains; check the finding by hand")
+    return Verdict(label=label, score=score, model=model_id, reason=reason, evidence=as_evidence(guards + weak),
+                   knowledge=kb)
 
 
 def _parsed(cache: dict, sources: Mapping[str, str], path: str) -> tuple[list[str], list[Function]]:
@@ -151,19 +191,22 @@ def _parsed(cache: dict, sources: Mapping[str, str], path: str) -> tuple[list[st
     return cache[path]
 
 
-def _model_finding(path: str, func: Function, category: str, score: float, lines: list[str], model: str) -> Finding:
-    loc = Location(file=path, start_line=func.start_line, end_line=func.end_line, contract=func.contract,
+def _model_finding(path: str, func: Function, category: str, score: float, limit: float, weak: list, lines: list[str],
+                   model: str) -> Finding:
+    fact = weak[0]
+    loc = Location(file=path, start_line=fact.line, end_line=max(fact.line, fact.end_line), contract=func.contract,
                    function=func.name)
     cat = Category(category)
-    words = category.replace("_", " ")
+    words_ = category.replace("_", " ")
+    reason = f"the review model scores `{func.name}` {score:.3f} for {words_} (threshold {limit:.3f}); {fact.detail}"
     return Finding(
         id=finding_id(f"model:{category}", None, loc),
         fingerprint=make_fingerprint(f"model:{category}", None, loc, lines),
-        title=f"Possible {words} (review model)", swc=None, category=cat,
+        title=f"Possible {words_} (review model)", swc=None, category=cat,
         severity=Severity.MEDIUM, confidence=Confidence.LOW, locations=[loc],
-        description=(f"The review model {model} scores `{func.name}` {score:.3f} for {words}, and no tool reported "
-                     "it here. A model-only finding is advisory: it is not counted by --fail-on; check it by hand."),
+        description=(f"{reason[0].upper()}{reason[1:]}, with no guard against it, and no tool reported it here. A "
+                     "model-only finding is advisory: it is not counted by --fail-on; check it by hand."),
         tools=[REVIEW_TOOL], reporters=[Reporter(tool=REVIEW_TOOL, detector=f"review-{category}",
                                                  severity=Severity.MEDIUM, confidence=Confidence.LOW)],
-        origin="model", review=Verdict(label="likely_true", score=score, model=model,
-                                       reason="found by the review model; no tool reported it"))
+        origin="model", review=Verdict(label="likely_true", score=score, model=model, reason=reason,
+                                       evidence=as_evidence(weak[:2]), knowledge=entry_for(category, None)))

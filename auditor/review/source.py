@@ -81,6 +81,8 @@ def functions(source: str) -> list[Function]:
         if m is None:
             break
         body_start = _body_start(masked, m.end())
+        if body_start == -1:            # unterminated to the end of the file: no later match has a body either
+            break
         if body_start is None:          # a declaration without a body (interface, abstract)
             pos = m.end()
             continue
@@ -99,7 +101,8 @@ def functions(source: str) -> list[Function]:
 
 
 def _body_start(masked: str, pos: int) -> int | None:
-    """Offset of the `{` opening the body after a signature, or None when a `;` ends it first."""
+    """Offset of the `{` opening the body after a signature, None when a `;` ends it first, -1 when
+    the file ends first."""
     depth = 0
     for i in range(pos, len(masked)):
         ch = masked[i]
@@ -111,7 +114,7 @@ def _body_start(masked: str, pos: int) -> int | None:
             return i
         elif depth <= 0 and ch == ";":
             return None
-    return None
+    return -1
 
 
 def _matching_brace(masked: str, open_at: int) -> int | None:

@@ -7,7 +7,7 @@ from auditor.findings import Category, Finding
 from auditor.review.source import Function, function_at, normalize
 
 # The categories the detection head scores, in head order (code quality is not a weakness class).
-CATEGORIES: tuple[str, ...] = tuple(c.value for c in Category if c is not Category.CODE_QUALITY)
+CATEGORIES: tuple[str, ...] = tuple(c.value for c in Category if c.is_dasp)
 FLAG = "__flag__"          # marks the flagged lines inside a finding's context (kept by normalize)
 CONTEXT_LINES = 6          # lines around a finding outside any function
 
@@ -16,10 +16,12 @@ def function_text(func: Function) -> str:
     return normalize(func.code)
 
 
-def finding_meta(finding: Finding) -> str:
-    """What the tools said, without the tool's prose: category, SWC, detectors, severity."""
+def finding_meta(finding: Finding, facts: str = "") -> str:
+    """What the tools said, without the tool's prose (class, SWC, detectors, severity), and the code
+    facts bearing on it (`evidence.words`: guards and weaknesses by kind)."""
     detectors = " ".join(sorted({r.detector for r in finding.reporters}))
-    return f"{finding.category.value} {finding.swc or ''} {detectors} {finding.severity.value}".replace("-", " ")
+    meta = f"{finding.category.dasp.value} {finding.swc or ''} {detectors} {finding.severity.value}".replace("-", " ")
+    return f"{meta} | {facts}" if facts else meta
 
 
 def finding_context(finding: Finding, lines: list[str], funcs: list[Function]) -> str:

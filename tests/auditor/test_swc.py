@@ -15,6 +15,8 @@ from auditor.config import PROJECT_ROOT, get_settings
 from auditor.findings import Category, Confidence, Severity
 
 DOC = PROJECT_ROOT / "docs" / "swc-mapping.md"
+WEAKNESSES = PROJECT_ROOT / "docs" / "weaknesses.md"
+C = Category
 
 
 def _slither_detectors() -> dict[str, type]:
@@ -78,15 +80,12 @@ def _mythril_module_swcs(analysis: Path) -> dict[str, set[str]]:
 # (a) Slither
 
 
-def test_every_installed_slither_detector_has_a_row():
+def test_slither_table_matches_the_installed_detectors():
     detectors = _slither_detectors()
     assert len(detectors) >= 100
     missing = sorted(set(detectors) - set(swc.SLITHER_DETECTORS))
     assert not missing, f"Slither detectors with no row in SLITHER_DETECTORS: {missing}"
-
-
-def test_slither_table_has_no_stale_rows():
-    stale = sorted(set(swc.SLITHER_DETECTORS) - set(_slither_detectors()))
+    stale = sorted(set(swc.SLITHER_DETECTORS) - set(detectors))
     assert not stale, f"rows for detectors this Slither does not ship: {stale}"
 
 
@@ -128,54 +127,42 @@ def test_mythril_titles_are_mythrils():
         assert titles[key.removeprefix("SWC-")] == title, key
 
 
-def test_mythril_rows_are_registry_ids():
-    assert set(swc.MYTHRIL_SWCS) <= set(swc.SWC_TITLES)
-    assert swc.MYTHRIL_PATTERN_SWCS.issubset(swc.MYTHRIL_SWCS)
-
-
 # (c) spot checks and unknown input
 
 
 def test_registry_is_complete():
     assert list(swc.SWC_TITLES) == [f"SWC-{n}" for n in range(100, 137)]
+    assert list(swc.SWC_CATEGORIES) == list(swc.SWC_TITLES)          # every id has a class, no other id does
+    assert swc.swc_category("107") is Category.REENTRANCY and swc.swc_category("swc-117") is Category.SIGNATURE
+    assert swc.swc_category("SWC-999") is swc.swc_category(None) is Category.OTHER
+    assert set(swc.MYTHRIL_SWCS) <= set(swc.SWC_TITLES) and swc.MYTHRIL_PATTERN_SWCS.issubset(swc.MYTHRIL_SWCS)
 
 
 @pytest.mark.parametrize(("check", "expected"), [
-    ("reentrancy-eth", ("SWC-107", Category.REENTRANCY)),
-    ("reentrancy-events", ("SWC-107", Category.REENTRANCY)),
-    ("tx-origin", ("SWC-115", Category.ACCESS_CONTROL)),
-    ("suicidal", ("SWC-106", Category.ACCESS_CONTROL)),
-    ("arbitrary-send-eth", ("SWC-105", Category.ACCESS_CONTROL)),
-    ("controlled-delegatecall", ("SWC-112", Category.ACCESS_CONTROL)),
-    ("unchecked-lowlevel", ("SWC-104", Category.UNCHECKED_LOW_LEVEL_CALLS)),
-    ("unchecked-send", ("SWC-104", Category.UNCHECKED_LOW_LEVEL_CALLS)),
-    ("weak-prng", ("SWC-120", Category.BAD_RANDOMNESS)),
-    ("timestamp", ("SWC-116", Category.TIME_MANIPULATION)),
-    ("calls-loop", ("SWC-113", Category.DENIAL_OF_SERVICE)),
-    ("costly-loop", ("SWC-128", Category.DENIAL_OF_SERVICE)),
-    ("uninitialized-storage", ("SWC-109", Category.OTHER)),
-    ("divide-before-multiply", (None, Category.ARITHMETIC)),
-    ("pragma", ("SWC-103", Category.CODE_QUALITY)),
-    ("solc-version", ("SWC-102", Category.CODE_QUALITY)),
-    ("naming-convention", (None, Category.CODE_QUALITY)),
-    (" Reentrancy-ETH ", ("SWC-107", Category.REENTRANCY)),
+    ("reentrancy-eth", ("SWC-107", C.REENTRANCY)), ("reentrancy-events", ("SWC-107", C.REENTRANCY)),
+    ("tx-origin", ("SWC-115", C.ACCESS_CONTROL)), ("arbitrary-send-eth", ("SWC-105", C.ACCESS_CONTROL)),
+    ("suicidal", ("SWC-106", C.UNPROTECTED_SELFDESTRUCT)), ("controlled-delegatecall", ("SWC-112", C.PROXY)),
+    ("unchecked-transfer", ("SWC-104", C.TOKEN_INTEGRATION)), ("pyth-unchecked-publishtime", (None, C.ORACLE)),
+    ("unchecked-lowlevel", ("SWC-104", C.UNCHECKED_LOW_LEVEL_CALLS)),
+    ("unchecked-send", ("SWC-104", C.UNCHECKED_LOW_LEVEL_CALLS)),
+    ("weak-prng", ("SWC-120", C.BAD_RANDOMNESS)), ("timestamp", ("SWC-116", C.TIME_MANIPULATION)),
+    ("calls-loop", ("SWC-113", C.DENIAL_OF_SERVICE)), ("costly-loop", ("SWC-128", C.DENIAL_OF_SERVICE)),
+    ("uninitialized-storage", ("SWC-109", C.OTHER)), ("divide-before-multiply", (None, C.PRECISION_LOSS)),
+    ("pragma", ("SWC-103", C.CODE_QUALITY)), ("solc-version", ("SWC-102", C.CODE_QUALITY)),
+    ("naming-convention", (None, C.CODE_QUALITY)), (" Reentrancy-ETH ", ("SWC-107", C.REENTRANCY)),
 ])
 def test_slither_spot_checks(check, expected):
     assert swc.slither_class(check) == expected
 
 
 @pytest.mark.parametrize(("swc_id", "expected"), [
-    ("101", ("SWC-101", Category.ARITHMETIC)),
-    ("SWC-107", ("SWC-107", Category.REENTRANCY)),
-    ("swc-114", ("SWC-114", Category.FRONT_RUNNING)),
-    ("115", ("SWC-115", Category.ACCESS_CONTROL)),
-    ("116", ("SWC-116", Category.TIME_MANIPULATION)),
-    ("120", ("SWC-120", Category.BAD_RANDOMNESS)),
-    ("104", ("SWC-104", Category.UNCHECKED_LOW_LEVEL_CALLS)),
-    ("110", ("SWC-110", Category.OTHER)),
-    ("123", ("SWC-123", Category.OTHER)),
-    ("113", ("SWC-113", Category.DENIAL_OF_SERVICE)),
-    ("116 120", ("SWC-116", Category.TIME_MANIPULATION)),  # a module's metadata form
+    ("101", ("SWC-101", C.ARITHMETIC)), ("SWC-107", ("SWC-107", C.REENTRANCY)),
+    ("swc-114", ("SWC-114", C.FRONT_RUNNING)), ("115", ("SWC-115", C.ACCESS_CONTROL)),
+    ("116", ("SWC-116", C.TIME_MANIPULATION)), ("120", ("SWC-120", C.BAD_RANDOMNESS)),
+    ("104", ("SWC-104", C.UNCHECKED_LOW_LEVEL_CALLS)), ("110", ("SWC-110", C.OTHER)),
+    ("123", ("SWC-123", C.OTHER)), ("113", ("SWC-113", C.DENIAL_OF_SERVICE)),
+    ("106", ("SWC-106", C.UNPROTECTED_SELFDESTRUCT)), ("112", ("SWC-112", C.PROXY)),
+    ("116 120", ("SWC-116", C.TIME_MANIPULATION)),  # a module's metadata form
 ])
 def test_mythril_spot_checks(swc_id, expected):
     assert swc.mythril_class(swc_id) == expected
@@ -187,10 +174,8 @@ def test_unknown_input_does_not_raise(caplog):
         assert swc.mythril_class("999") == (None, Category.OTHER)
         assert swc.mythril_class("") == (None, Category.OTHER)
         assert swc.mythril_class("SWC-118") == ("SWC-118", Category.OTHER)  # a real id no module emits
-    assert "no-such-detector" in caplog.text
-    assert "999" in caplog.text
-    assert swc.swc_title("SWC-999") is None
-    assert swc.swc_title("nonsense") is None
+    assert "no-such-detector" in caplog.text and "999" in caplog.text
+    assert swc.swc_title("SWC-999") is None and swc.swc_title("nonsense") is None
     assert swc.slither_severity("Catastrophic") is Severity.INFORMATIONAL
     assert swc.slither_confidence("") is Confidence.LOW
     assert swc.mythril_severity("Unknown") is Severity.INFORMATIONAL
@@ -200,53 +185,115 @@ def test_titles_and_normalization():
     assert swc.swc_title("107") == "Reentrancy"
     assert swc.swc_title("SWC-115") == "Authorization through tx.origin"
     assert swc.swc_title("swc-136") == "Unencrypted Private Data On-Chain"
-    assert swc.normalize_swc(101) == "SWC-101"
-    assert swc.normalize_swc("SWC-107") == "SWC-107"
+    assert swc.normalize_swc(101) == swc.normalize_swc("SWC-101") == "SWC-101"
     assert swc.normalize_swc(None) is None
 
 
 def test_severity_and_confidence_conversion():
-    assert swc.slither_severity("High") is Severity.HIGH
-    assert swc.slither_severity("Medium") is Severity.MEDIUM
-    assert swc.slither_severity("Low") is Severity.LOW
-    assert swc.slither_severity("Informational") is Severity.INFORMATIONAL
-    assert swc.slither_severity("Optimization") is Severity.INFORMATIONAL
-    assert swc.slither_confidence("High") is Confidence.HIGH
-    assert swc.slither_confidence("Medium") is Confidence.MEDIUM
-    assert swc.slither_confidence("Low") is Confidence.LOW
-    assert swc.mythril_severity("High") is Severity.HIGH
-    assert swc.mythril_severity("Medium") is Severity.MEDIUM
-    assert swc.mythril_severity("Low") is Severity.LOW
+    for name, sev in [("High", Severity.HIGH), ("Medium", Severity.MEDIUM), ("Low", Severity.LOW)]:
+        assert swc.slither_severity(name) is sev and swc.mythril_severity(name) is sev, name
+        assert swc.slither_confidence(name) is Confidence(sev.value), name
+    assert swc.slither_severity("Informational") is swc.slither_severity("Optimization") is Severity.INFORMATIONAL
     assert swc.mythril_confidence("106") is Confidence.HIGH
-    assert swc.mythril_confidence("107") is Confidence.MEDIUM
-    assert swc.mythril_confidence("999") is Confidence.MEDIUM
+    assert swc.mythril_confidence("107") is swc.mythril_confidence("999") is Confidence.MEDIUM
 
 
-# (d) documentation
+# (d) the taxonomy: modern classes refine DASP classes without re-keying findings
+
+# The rows that moved to a modern class, with the class they had before: finding ids, merging and
+# SmartBugs scoring are keyed by the DASP class, so each must still be scored as that class.
+PREVIOUS_CLASS = {
+    **dict.fromkeys(["suicidal", "unprotected-upgrade", "controlled-delegatecall"], Category.ACCESS_CONTROL),
+    "unchecked-transfer": Category.UNCHECKED_LOW_LEVEL_CALLS,
+    **dict.fromkeys(["pyth-deprecated-functions", "pyth-unchecked-confidence", "pyth-unchecked-publishtime",
+                     "chronicle-unchecked-price", "chainlink-feed-registry", "optimism-deprecation"], Category.OTHER),
+    "divide-before-multiply": Category.ARITHMETIC,
+}
+PREVIOUS_MYTHRIL_CLASS = {"SWC-106": Category.ACCESS_CONTROL, "SWC-112": Category.ACCESS_CONTROL}
 
 
-def _doc_rows() -> dict[str, list[str]]:
-    rows = {}
-    for line in DOC.read_text().splitlines():
-        m = re.match(r"\|\s*`([^`]+)`\s*\|(.*)\|\s*$", line)
-        if m:
-            rows.setdefault(m.group(1), [c.strip() for c in m.group(2).split("|")])
-    return rows
+def test_every_class_refines_a_dasp_class():
+    for c in Category:
+        assert (c.dasp.is_dasp or c is C.CODE_QUALITY) and c.dasp.dasp is c.dasp, c
+    modern = [c for c in Category if not c.is_dasp and c is not C.CODE_QUALITY]
+    assert len(modern) >= 10 and all(c.dasp is not c for c in modern)      # a modern class is never its own
+    assert len([c for c in Category if c.is_dasp]) == 10
 
 
-def test_doc_names_every_slither_check():
-    text = DOC.read_text()
-    missing = [c for c in _slither_detectors() if f"`{c}`" not in text]
-    assert not missing, f"docs/swc-mapping.md does not mention {missing}"
+def test_rows_that_changed_class_keep_their_dasp_class():
+    rows = [(swc.SLITHER_DETECTORS[k][1], v) for k, v in PREVIOUS_CLASS.items()]
+    rows += [(swc.MYTHRIL_SWCS[k][1], v) for k, v in PREVIOUS_MYTHRIL_CLASS.items()]
+    for now, before in rows:
+        assert now is not before and now.dasp is before, (now, before)
+
+
+# (e) documentation
+
+
+def _tables(path: Path) -> dict[str, dict[str, dict[str, str]]]:
+    """Section heading -> first cell (backticks removed) -> {column header: cell} of its table."""
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    section, header = "", None
+    for line in path.read_text().splitlines():
+        section = line[3:].strip() if line.startswith("## ") else section
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("|"):
+            header = None                   # a table ends at the first line that is not a row
+        elif header is None:
+            header = cells
+        elif not line.startswith("| ---"):
+            out.setdefault(section, {})[cells[0].strip("`")] = dict(zip(header, cells, strict=True))
+    return out
 
 
 def test_doc_rows_agree_with_the_tables():
-    rows = _doc_rows()
+    tables = _tables(DOC)
+    slither, mythril, registry = tables["Slither detectors"], tables["Mythril SWC ids"], tables["The SWC registry"]
+    assert list(slither) == list(swc.SLITHER_DETECTORS) and list(mythril) == list(swc.MYTHRIL_SWCS)
+    assert set(_slither_detectors()) <= set(slither)                 # every installed detector is listed
     for check, (swc_id, category) in swc.SLITHER_DETECTORS.items():
-        cells = rows[check]
-        assert cells[0] == (swc_id or "—"), check
-        assert f"`{category.value}`" in cells, check
-    for key, (_title, category) in swc.MYTHRIL_SWCS.items():
-        cells = rows[key]
-        assert f"`{category.value}`" in cells, key
+        row = slither[check]
+        assert row["SWC"] == (swc_id or "—"), check
+        assert (row["category"], row["scored as (DASP)"]) == (f"`{category.value}`", f"`{category.dasp.value}`"), check
+    for key, (title, category) in swc.MYTHRIL_SWCS.items():
+        row = mythril[key]
+        assert row["Mythril's title"] == title, key
+        assert (row["category"], row["scored as (DASP)"]) == (f"`{category.value}`", f"`{category.dasp.value}`"), key
+    assert list(registry) == list(swc.SWC_TITLES)
+    for key, c in swc.SWC_CATEGORIES.items():
+        dasp = "—" if c is C.CODE_QUALITY else f"`{c.dasp.value}`"
+        assert list(registry[key].values())[1:] == [swc.SWC_TITLES[key], f"`{c.value}`", dasp], key
     assert "other" in DOC.read_text() and "unknown" in DOC.read_text().lower()
+
+
+def weakness_sections() -> dict[str, dict[str, str]]:
+    """docs/weaknesses.md: class -> its bullet fields ('Slither': ...) and its whole 'text'."""
+    out: dict[str, dict[str, str]] = {}
+    for block in re.split(r"^## ", WEAKNESSES.read_text(), flags=re.M)[1:]:
+        name, _, body = block.partition("\n")
+        fields = dict(re.findall(r"^- \*\*([^*]+):\*\* (.*)$", body, flags=re.M))
+        fields["text"] = " ".join(body.split())
+        out[name.strip().strip("`")] = fields
+    return out
+
+
+def test_weakness_sections_agree_with_the_tables():
+    sections = weakness_sections()
+    assert list(sections) == [c.value for c in Category] and list(Category)[-1] is Category.CODE_QUALITY
+    modules = {k: row["module(s)"] for k, row in _tables(DOC)["Mythril SWC ids"].items()}
+    for name, fields in sections.items():
+        c = Category(name)
+        swcs = [k for k, v in swc.SWC_CATEGORIES.items() if v is c]
+        slither = [k for k, (_, v) in swc.SLITHER_DETECTORS.items() if v is c]
+        mythril = [k for k, (_, v) in swc.MYTHRIL_SWCS.items() if v is c]
+        scored, _, swc_cell = fields["Scored as"].partition("; **SWC:** ")
+        assert re.findall(r"SWC-\d{3}", swc_cell) == swcs and (swc_cell == "none") == (not swcs), name
+        assert c is C.CODE_QUALITY or scored.startswith(f"`{c.dasp.value}` "), name
+        assert re.findall(r"`([^`]+)`", fields["Slither"]) == slither, name
+        assert (fields["Slither"] == "none") == (not slither), name
+        listed = re.findall(r"`(SWC-\d{3})` \(([^)]*)\)", fields["Mythril"])
+        assert listed == [(k, modules[k]) for k in mythril] and (fields["Mythril"] == "none") == (not mythril), name
+        if not slither and not mythril:
+            assert "only the review can raise it" in fields["text"], name
+    intro = " ".join(WEAKNESSES.read_text().split("## ")[0].split())
+    assert "SmartBugs scoring" in intro and "keyed by the DASP class" in intro

@@ -12,6 +12,7 @@ from finetune.data import finding_examples, function_examples, group_folds, read
 from finetune.errors import FinetuneError
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "labelled"
+SWC_REGISTRY = Path("/work/shared/datasets/swc-registry")
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,26 @@ def test_function_examples_carry_the_labels_inside_them_and_no_comments(dataset)
     for f in funcs.values():
         assert "<yes>" not in f.text and "report" not in f.text.lower()
         assert "balances" not in f.text          # user names are neutral placeholders
+
+
+@pytest.mark.skipif(not (SWC_REGISTRY / "test_cases" / "solidity").is_dir(), reason="SWC registry not found")
+def test_function_examples_of_the_swc_registry_carry_dasp_classes():
+    """SWC labels are of modern classes too (SWC-106: unprotected_selfdestruct); examples name their DASP class."""
+    from auditor.evaluation.dataset import load_dataset
+    from auditor.findings import Category
+    from auditor.review.texts import CATEGORIES
+
+    dataset = load_dataset("swc", SWC_REGISTRY)
+    suicide = "test_cases/solidity/unprotected_critical_functions/simple_suicide/simple_suicide.sol"
+    assert dataset.file(suicide).labels[0].category is Category.UNPROTECTED_SELFDESTRUCT
+    funcs = function_examples(dataset)
+    labelled = [f for f in funcs if f.labels]
+    assert labelled and {c for f in labelled for c in f.labels} <= set(CATEGORIES)
+    by_name = {(Path(f.group).name, f.name): f.labels for f in funcs}
+    assert by_name[("simple_suicide.sol", "sudicideAnyone")] == ("access_control",)
+    assert by_name[("simple_dao.sol", "withdraw")] == ("reentrancy",)
+    assert by_name[("simple_dao_fixed.sol", "withdraw")] == ()
+    assert not [f for f in funcs if f.group in dataset.subsets["fixed"] and f.labels]
 
 
 def test_finding_examples_match_labels_by_category_and_place(dataset, report):

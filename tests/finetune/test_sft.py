@@ -9,11 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from auditor.evaluation.dataset import load_smartbugs
+from auditor.evaluation.dataset import Label, load_smartbugs
+from auditor.findings import Category, Confidence, Finding, Location, Reporter, Severity
 from auditor.pipeline import AuditOptions, audit
 from auditor.review.base import apply_review
-from auditor.review.llm.answer import Answer
+from auditor.review.llm import prompt as prompts
+from auditor.review.llm.answer import ANSWER_CATEGORIES, Answer
 from auditor.review.llm.backends import LocalBackend
+from auditor.review.llm.knowledge import entries
 from auditor.review.llm.reviewer import LLMReviewer
 from finetune import sft, sft_data
 from finetune.recipe import load_sft_recipe
@@ -61,11 +64,39 @@ def test_instruction_examples_follow_the_labels(examples):
         assert "<yes>" not in e.messages[1]["content"]                         # labels live in comments
 
 
+def _finding(category: Category, line: int, swc: str | None = None) -> Finding:
+    loc = Location(file="a.sol", start_line=line, end_line=line)
+    return Finding(id=f"{category.value}-{line}", fingerprint="f", title="t", swc=swc, category=category,
+                   severity=Severity.MEDIUM, confidence=Confidence.MEDIUM, locations=[loc], description="d",
+                   tools=["slither"], reporters=[Reporter(tool="slither", detector="d", severity=Severity.MEDIUM,
+                                                          confidence=Confidence.MEDIUM)])
+
+
+def test_expected_answer_with_the_modern_classes():
+    kb = {e.id: e for e in entries()}
+    token = _finding(Category.TOKEN_INTEGRATION, 7, "SWC-104")        # Slither's unchecked-transfer
+    style = _finding(Category.CODE_QUALITY, 2)
+    assert sft_data.reviewable([token, style]) == [token]            # every class but code quality
+    labels = [Label(Category.UNCHECKED_LOW_LEVEL_CALLS, (7,)),        # a SmartBugs (DASP) label
+              Label(Category.SIGNATURE, (12,), swc="SWC-121"),        # an SWC-labelled dataset's label
+              Label(Category.SHARE_INFLATION, (20,))]
+    answer = sft_data.expected_answer([token], labels, "a.sol", "a.sol")
+    # a finding of a modern class matches a label of the DASP class it refines, as the evaluation does
+    assert [(v.id, v.verdict) for v in answer.verdicts] == [(token.id, "true_positive")]
+    assert kb["SWC-104"].signs in answer.verdicts[0].reason
+    missed = [(f.category, f.line, f.reason) for f in answer.findings]
+    assert missed == [("signature", 12, kb["SWC-121"].weakness),
+                      ("share_inflation", 20, kb["SOLSENTRY-SHARE-INFLATION"].weakness)]
+    assert {f.category for f in answer.findings} <= set(ANSWER_CATEGORIES)
+    Answer.model_validate_json(answer.model_dump_json())             # what sft.jsonl holds parses back
+
+
 @pytest.mark.slow
 def test_sft_lowers_the_loss_saves_reloads_and_merges(tmp_path, examples):
     base = tiny_model(tmp_path / "base", [e.messages[0]["content"] + e.messages[1]["content"] + e.answer
                                           for e in examples])
     recipe = load_sft_recipe(TINY_RECIPE)
+    recipe.max_steps = 60     # the prompt lists every weakness class: a random tiny model needs the extra steps
     metrics = sft.run(str(base), examples, recipe, tmp_path / "run", merge=True, log=lambda _: None)
     losses = metrics["losses"]
     assert len(losses) >= 30 and sum(losses[-5:]) / 5 < 0.6 * sum(losses[:5]) / 5, losses
@@ -86,7 +117,8 @@ def test_local_backend_gives_a_valid_review(tmp_path):
     """A tiny model taught one answer through `sft` reviews that file through the local backend."""
     source = (ROOT / "examples" / "EtherBank.sol").read_text()
     report = audit(ROOT / "examples" / "EtherBank.sol", AuditOptions(tools=("slither",), review="none"))
-    corpus = [source, SHORT_ANSWER] * 3
+    # the system prompt too, so that it takes as few tokens as with a real tokenizer and fits the context
+    corpus = [source, SHORT_ANSWER, prompts.SYSTEM] * 3
     base = tiny_model(tmp_path / "base", corpus)
     reviewer = LLMReviewer(model=str(base), context_tokens=4096, max_new_tokens=40, attempts=1)
     findings = [f for f in report.findings if f.category.value != "code_quality"]

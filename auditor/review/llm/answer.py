@@ -3,7 +3,8 @@
 Models wrap JSON in code fences, add prose around it, leave trailing commas or stop mid-object.
 `parse` takes the first balanced JSON object out of the text, fixes the common slips and
 validates it; anything still invalid raises `AnswerError`, which the reviewer retries a bounded
-number of times before it reports a review failure.
+number of times before it reports a review failure. The error names what is wrong (a category
+that is not one of ours, with the list to choose from), since the model reads it on the retry.
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from auditor.errors import ReviewError
-from auditor.review.texts import CATEGORIES
+from auditor.findings import Category
+
+# The classes a model may give a finding it adds: every weakness class, DASP or modern (code quality
+# is no weakness). Taken from the enum, so a new class reaches the schema and the prompt by itself.
+ANSWER_CATEGORIES: tuple[str, ...] = tuple(c.value for c in Category if c is not Category.CODE_QUALITY)
 
 
 class AnswerError(ReviewError):
@@ -32,7 +37,7 @@ class VerdictItem(BaseModel):
 class NewFinding(BaseModel):
     model_config = ConfigDict(extra="ignore")
     title: str = Field(max_length=300)
-    category: Literal[CATEGORIES]  # type: ignore[valid-type]
+    category: Literal[ANSWER_CATEGORIES]  # type: ignore[valid-type]
     file: str
     line: int = Field(ge=1)
     reason: str = Field(max_length=2000)
@@ -93,14 +98,31 @@ def _candidates(text: str) -> list[str]:
     return out
 
 
+def _explain(exc: ValidationError) -> str:
+    """Short enough for the retry message, precise enough for the model to correct itself."""
+    parts = []
+    for err in exc.errors()[:4]:
+        where = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "literal_error" and err["loc"][-1:] == ("category",):
+            parts.append(f"{where}: {str(err['input'])[:40]!r} is not a category; use one of "
+                         + ", ".join(ANSWER_CATEGORIES))
+        else:
+            parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
 def parse(text: str) -> Answer:
     candidates = _candidates(re.sub(r"```(?:json)?", "", text))
     if not candidates:
         raise AnswerError("the model's output holds no JSON object")
+    invalid: ValidationError | None = None       # well-formed JSON that breaks the schema: the useful error
     last: Exception | None = None
     for attempt in (fixed for c in candidates for fixed in (c, re.sub(r",(\s*[}\]])", r"\1", c))):
         try:
             return Answer.model_validate(json.loads(attempt))
-        except (ValueError, ValidationError) as exc:
+        except ValidationError as exc:
+            invalid = invalid or exc
+        except ValueError as exc:
             last = exc
-    raise AnswerError(f"the model's output is not a valid answer: {str(last)[:300]}")
+    detail = _explain(invalid) if invalid is not None else str(last)
+    raise AnswerError(f"the model's output is not a valid answer: {detail[:1000]}")

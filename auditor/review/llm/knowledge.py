@@ -3,11 +3,14 @@ words), retrieved for a prompt by embedding similarity with the bundled MiniLM e
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from auditor.errors import ReviewError
+from auditor.findings import Category
+from auditor.swc import normalize_swc
 
 KB_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "swc.yaml"
 
@@ -34,6 +37,24 @@ def entries(path: Path = KB_PATH) -> tuple[Entry, ...]:
         return tuple(Entry(**{k: str(v).strip() for k, v in e.items()}) for e in data)
     except (OSError, TypeError, yaml.YAMLError) as exc:
         raise ReviewError(f"knowledge base {path} is unreadable: {exc}") from None
+
+
+def entry_for(category: str, swc: str | None = None, path: Path = KB_PATH) -> str | None:
+    """The id of the entry that describes a finding of `category` (a `Category` value) and `swc`:
+    the SWC's own entry, else the class's first entry, else its DASP class's first (a class with
+    no entry of its own still gets the broader note), else None. No embedding: a plain lookup."""
+    kb = entries(path)
+    key = normalize_swc(swc)
+    if key is not None and any(e.id == key for e in kb):
+        return key
+    wanted = [category]
+    with suppress(ValueError):  # not a class of ours: only an entry of that exact name can match
+        wanted.append(Category(category).dasp.value)
+    for name in wanted:
+        found = next((e.id for e in kb if e.category == name), None)
+        if found is not None:
+            return found
+    return None
 
 
 class Retriever:

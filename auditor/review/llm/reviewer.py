@@ -108,9 +108,10 @@ def _llm_finding(path: str, nf, lines: list[str], funcs, model: str) -> Finding:
     loc = Location(file=path, start_line=nf.line, end_line=nf.line, contract=func.contract if func else None,
                    function=func.name if func else None)
     description = nf.reason.strip() + (f"\n\nFix: {nf.fix.strip()}" if nf.fix.strip() else "")
+    key = f"llm:{Category(nf.category).dasp.value}"     # keyed by DASP class, like tool findings
     return Finding(
-        id=finding_id(f"llm:{nf.category}", None, loc),
-        fingerprint=make_fingerprint(f"llm:{nf.category}", None, loc, lines),
+        id=finding_id(key, None, loc),
+        fingerprint=make_fingerprint(key, None, loc, lines),
         title=f"{nf.title.strip()[:200]} (review model)", swc=None, category=Category(nf.category),
         severity=Severity.MEDIUM, confidence=Confidence.LOW, locations=[loc],
         description=f"Stated by the review model {model}, not by a tool:\n{description}",

@@ -94,7 +94,8 @@ def test_smartbugs_curated_counts():
     assert ds.label_count == 207  # vulnerabilities
     assert ds.line_count == 222  # (category, line) pairs: some vulnerabilities span lines
     assert all((SMARTBUGS / f.path).is_file() for f in ds.files)
-    assert {lb.category for f in ds.files for lb in f.labels} == set(Category) - {Category.CODE_QUALITY}
+    assert {lb.category for f in ds.files for lb in f.labels} == {c for c in Category if c.is_dasp}
+    assert all(lb.swc is None for f in ds.files for lb in f.labels)  # SmartBugs labels by class only
     other = [f.path for f in ds.files if any(lb.category is Category.OTHER for lb in f.labels)]
     assert len(other) == 3
 
@@ -360,6 +361,10 @@ def test_markdown_and_json(fixture_ds):
                                                   "recall": 1.0, "precision": 1.0, "f1": 1.0}
     assert merged["total"]["labels"] == 5 and merged["excluded"] == 1
     assert len(data["labels"]) == 5
+    # SmartBugs labels carry no SWC id: no per-SWC table, nothing skipped
+    assert "by SWC id" not in md and "not scored:" not in md
+    assert data["scopes"][0]["swc"] == {} and data["skipped_labels"] == {}
+    assert all(lb["swc"] is None for lb in data["labels"])
 
 
 # ------------------------------------------------------------------------------------------------

@@ -1,12 +1,24 @@
 """A real report: findings of every severity, one suppressed, one failed and one timed-out tool run,
-and text that must be escaped (`<script>`, `|`, backticks, Markdown and rich markup)."""
+and text that must be escaped (`<script>`, `|`, backticks, Markdown and rich markup); and a reviewed
+report: one verdict of each label, with evidence and knowledge entries, and a finding of the model alone."""
 
 from __future__ import annotations
 
 import pytest
 
-from auditor.findings import Category, Confidence, Finding, Location, Reporter, Severity, finding_id, fingerprint
-from auditor.report.model import Report, SourceFile, ToolInfo, ToolRun, ToolState, summarize
+from auditor.findings import (
+    Category,
+    Confidence,
+    Evidence,
+    Finding,
+    Location,
+    Reporter,
+    Severity,
+    Verdict,
+    finding_id,
+    fingerprint,
+)
+from auditor.report.model import Report, ReviewInfo, SourceFile, ToolInfo, ToolRun, ToolState, summarize
 
 SOURCE = {
     "contracts/Vault.sol": [f"line {i}\n" for i in range(1, 80)],
@@ -23,7 +35,8 @@ SCRIPT_DESCRIPTION = (
 def make_finding(title: str, severity: Severity, category: Category, loc: Location, *, swc: str | None = None,
                  confidence: Confidence = Confidence.HIGH, description: str = "",
                  reporters: list[Reporter] | None = None, suppressed: str | None = None,
-                 extra_locations: list[Location] | None = None) -> Finding:
+                 extra_locations: list[Location] | None = None, review: Verdict | None = None,
+                 origin: str = "tool") -> Finding:
     reporters = reporters or [Reporter(tool="slither", detector="x", severity=severity, confidence=confidence)]
     return Finding(
         id=finding_id(category, swc, loc),
@@ -38,6 +51,8 @@ def make_finding(title: str, severity: Severity, category: Category, loc: Locati
         tools=sorted({r.tool for r in reporters}),
         reporters=reporters,
         suppressed=suppressed,
+        review=review,
+        origin=origin,
     )
 
 
@@ -125,3 +140,58 @@ def report(findings: list[Finding]) -> Report:
 def empty_report() -> Report:
     return Report(solsentry_version="0.1.0", target="A.sol", target_kind="file", tools=[], tool_runs=[],
                   files=[], findings=[], summary=summarize([]))
+
+
+REVIEW_MODEL = "solsentry-review-minilm@0123abcd"
+GUARD = Evidence(fact="reentrancy-guard", detail="modifier nonReentrant on withdraw", line=12, guard=True)
+# A fact the review read from the source, carrying markup that every format must print as text.
+FACT = Evidence(fact="unchecked-return", detail="return value of <script>alert(1)</script> call ignored", line=40)
+MODEL_EVIDENCE = Evidence(fact="spot-price-read", detail="price from getReserves() used without a TWAP", line=55)
+
+
+@pytest.fixture
+def reviewed_findings() -> list[Finding]:
+    """Three tool findings with one verdict of each label, and one finding of the review model alone."""
+    vault = "contracts/Vault.sol"
+    return [
+        make_finding(
+            "Reentrancy in Vault.withdraw", Severity.HIGH, Category.REENTRANCY,
+            Location(file=vault, start_line=20, end_line=31, contract="Vault", function="withdraw"), swc="SWC-107",
+            review=Verdict(label="likely_false", score=0.12, model=REVIEW_MODEL, evidence=[GUARD],
+                           reason="withdraw is guarded by nonReentrant, so the external call cannot re-enter",
+                           knowledge="SWC-107")),
+        make_finding(
+            "Weak randomness from block.timestamp", Severity.MEDIUM, Category.BAD_RANDOMNESS,
+            Location(file="contracts/Token Sale.sol", start_line=12, end_line=14, contract="Sale", function="draw"),
+            swc="SWC-120",
+            review=Verdict(label="unsure", score=0.48, model=REVIEW_MODEL, knowledge="SWC-120",
+                           reason="no protecting evidence and code unlike the training data: the review abstains")),
+        make_finding(
+            "Low-level call unchecked", Severity.LOW, Category.UNCHECKED_LOW_LEVEL_CALLS,
+            Location(file=vault, start_line=40, end_line=40, contract="Vault", function="pay"), swc="SWC-104",
+            review=Verdict(label="likely_true", score=0.91, model=REVIEW_MODEL, evidence=[FACT], knowledge="SWC-104",
+                           reason="the return value of the call on line 40 is never read")),
+        make_finding(
+            "Price read from a manipulable pool", Severity.MEDIUM, Category.ORACLE,
+            Location(file=vault, start_line=50, end_line=60, contract="Vault", function="price"),
+            confidence=Confidence.LOW, origin="model", description="The review model flagged this function.",
+            reporters=[Reporter(tool="solsentry-review", detector="review-oracle_manipulation",
+                                severity=Severity.MEDIUM, confidence=Confidence.LOW)],
+            review=Verdict(label="likely_true", score=0.83, model=REVIEW_MODEL, evidence=[MODEL_EVIDENCE],
+                           reason="a spot price is used as an oracle", knowledge="SOLSENTRY-ORACLE")),
+    ]
+
+
+@pytest.fixture
+def reviewed_report(reviewed_findings: list[Finding]) -> Report:
+    judged = [f for f in reviewed_findings if f.origin == "tool"]
+    return Report(
+        solsentry_version="0.1.0", target="examples/vault", target_kind="hardhat",
+        tools=[ToolInfo(name="slither", version="0.11.6", runs=2, ok=2, failed=0, timeout=0, skipped=0)],
+        tool_runs=[ToolRun(tool="slither", unit=f, state=ToolState.OK) for f in SOURCE],
+        files=[SourceFile(path=f, solc="0.8.30", sha256=c * 64) for f, c in zip(SOURCE, "ab", strict=True)],
+        findings=reviewed_findings, summary=summarize(reviewed_findings),
+        review=ReviewInfo(reviewer="embedded", model=REVIEW_MODEL, state="ok", reviewed=len(judged),
+                          likely_false=1, unsure=1, model_findings=1, duration_s=1.5),
+    )
+

@@ -4,13 +4,19 @@ test answers with scripted completions (no model exists here; the server stands 
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from auditor.findings import Category
 from auditor.pipeline import AuditOptions, audit
 from auditor.review.base import apply_review
-from auditor.review.llm.answer import AnswerError, parse
+from auditor.review.llm import prompt as prompts
+from auditor.review.llm.answer import ANSWER_CATEGORIES, ANSWER_SCHEMA, AnswerError, parse
+from auditor.review.llm.backends import Backend
 from auditor.review.llm.reviewer import LLM_TOOL, LLMReviewer
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -105,3 +111,90 @@ def test_cli_review_llm_against_an_endpoint(llm_endpoint, solsentry, tmp_path):
     assert doc["review"]["reviewer"] == "llm" and doc["review"]["likely_false"] >= 1
     bad = solsentry("audit", str(BANK), "--review", "llm", "-q")
     assert bad.returncode == 2 and "--model" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# The answer and the prompt with the modern classes, without a server: a backend that answers
+# from a script, and no knowledge retrieval (the MiniLM retriever is not what is under test).
+
+SIGNED = """pragma solidity ^0.8.0;
+contract Claim {
+    function claim(uint256 amount, uint8 v, bytes32 r, bytes32 s) external {
+        address signer = ecrecover(keccak256(abi.encodePacked(msg.sender, amount)), v, r, s);
+        require(signer != address(0));
+        payable(msg.sender).transfer(amount);
+    }
+}
+"""
+
+
+class ScriptedBackend(Backend):
+    NAME = "scripted"
+
+    def __init__(self, *answers: str) -> None:
+        self.answers, self.requests = list(answers), []
+
+    @property
+    def model_id(self) -> str:
+        return "scripted@0"
+
+    def generate(self, messages: list[dict], max_new_tokens: int) -> str:
+        self.requests.append(messages)
+        return self.answers.pop(0)
+
+
+class NoKnowledge:
+    def search(self, query: str, k: int = 4, always: tuple[str, ...] = ()) -> list:
+        return []
+
+
+def _offline(*answers: str) -> LLMReviewer:
+    reviewer = LLMReviewer(backend=ScriptedBackend(*answers), attempts=2, context_tokens=4096, max_new_tokens=256)
+    reviewer._retriever = NoKnowledge()
+    return reviewer
+
+
+def _new_finding(category: str) -> str:
+    return json.dumps({"verdicts": [], "summary": "s", "findings": [
+        {"title": "Replayable claim", "category": category, "file": "Claim.sol", "line": 4,
+         "reason": "the signed data has no nonce", "fix": "sign EIP-712 data with a nonce"}]})
+
+
+def test_a_modern_category_becomes_a_model_finding_of_that_class():
+    assert parse(_new_finding("signature")).findings[0].category == "signature"
+    [found] = _offline(_new_finding("signature")).review([], {"Claim.sol": SIGNED}).findings
+    assert found.category is Category.SIGNATURE and found.origin == "model" and found.tools == [LLM_TOOL]
+    assert (found.primary.start_line, found.primary.function) == (4, "claim")
+
+
+def test_an_unknown_category_is_a_validation_error_the_model_sees():
+    for wrong in ("oracle", "code_quality", "Reentrancy"):          # near misses and the excluded class
+        with pytest.raises(AnswerError, match=rf"findings\.0\.category: '{wrong}' is not a category; use one of "
+                                              r"reentrancy, .*, oracle_manipulation, .*read_only_reentrancy$"):
+            parse(_new_finding(wrong))
+    reviewer = _offline(_new_finding("oracle"), _new_finding("signature"))
+    [found] = reviewer.review([], {"Claim.sol": SIGNED}).findings
+    assert found.category is Category.SIGNATURE
+    retry = reviewer.backend.requests[1][-1]["content"]
+    assert "rejected" in retry and "'oracle' is not a category" in retry and "oracle_manipulation" in retry
+
+
+def test_the_prompt_offers_every_weakness_class_with_its_gloss():
+    expected = [c.value for c in Category if c is not Category.CODE_QUALITY]       # from the enum
+    assert list(ANSWER_CATEGORIES) == expected
+    assert ANSWER_SCHEMA["$defs"]["NewFinding"]["properties"]["category"]["enum"] == expected
+    assert sorted(prompts.GLOSSES) == sorted(expected)
+    assert prompts.category_lines() == "\n".join(f"- {c}: {prompts.GLOSSES[c]}" for c in expected)
+    assert prompts.category_lines() in prompts.SYSTEM
+    # the glosses are docs/weaknesses.md's one-line summaries, word for word
+    doc = (ROOT / "docs" / "weaknesses.md").read_text()
+    one_line = dict(re.findall(r"^## `(\w+)`\n\n- \*\*In one line:\*\* (.*)$", doc, flags=re.M))
+    assert {c: one_line[c] for c in expected} == prompts.GLOSSES
+
+
+def test_the_prompt_is_deterministic():
+    first, again = (prompts.build("Claim.sol", SIGNED, [], [], 4096, 256) for _ in range(2))
+    assert first.messages == again.messages
+    # and the same in another process (no set or dict order, no hash seed in the text)
+    code = "from auditor.review.llm import prompt; import sys; sys.stdout.write(prompt.SYSTEM)"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert other.stdout == prompts.SYSTEM == first.messages[0]["content"]

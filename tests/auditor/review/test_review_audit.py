@@ -51,9 +51,9 @@ def test_review_annotates_and_never_deletes(reports):
     assert reviewed.review is not None and reviewed.review.state == "ok"
     tool = [f for f in reviewed.findings if f.origin == "tool"]
     assert [f.id for f in tool] == [f.id for f in plain.findings]          # every tool finding kept, in order
-    judged = [f for f in tool if f.category.value in CATEGORIES]
+    judged = [f for f in tool if f.category.dasp.value in CATEGORIES]
     assert judged and all(f.review is not None and f.review.model == reviewed.review.model for f in judged)
-    assert all(f.review is None for f in tool if f.category.value not in CATEGORIES)
+    assert all(f.review is None for f in tool if f.category.dasp.value not in CATEGORIES)
     for f in reviewed.findings:
         if f.origin == "model":
             assert f.tools == [REVIEW_TOOL] and f.review is not None and f.confidence.value == "low"
