@@ -110,8 +110,8 @@ def _writes_after_calls(sts: tuple[Statement, ...], state) -> list[Fact]:
     call = sts[first]
     for st in sts[first + 1:]:
         if state(st) and not P.external(st):
-            return [Fact("state-write-after-call", f"`{short(st.text)}` writes state after the external call "
-                         f"`{short(call.text)}` (line {call.start_line})", call.start_line, st.end_line, False,
+            return [Fact("state-write-after-call", f"`{short(st.text)}` (line {st.start_line}) writes state after "
+                         f"the external call `{short(call.text)}`", call.start_line, st.end_line, False,
                          frozenset({P.RE}), written(st))]
     return []
 
