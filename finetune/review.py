@@ -159,6 +159,7 @@ def train(funcs: list[FunctionExample], findings: list[FindingExample], recipe: 
         net.load_state_dict(best_state, strict=False)
     net.eval()
     config = {"name": recipe.name, "categories": list(CATEGORIES), "max_length": dict(recipe.max_length),
+              "triage_facts": True,    # finetune.data writes the code facts into the triage text
               "thresholds": dict(recipe.thresholds), "recipe": asdict(recipe), "best_epoch": history.best_epoch,
               "train_files": len(train_groups)}
     loaded.config = config

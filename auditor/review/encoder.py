@@ -23,6 +23,7 @@ MODEL_DIR = Path(__file__).resolve().parent / "model"
 REVIEW_TOOL = "solsentry-review"
 SCORE_DIGITS = 3
 CONFIDENT = 0.9        # a guard's evidence is overruled only by a triage score this high
+NEVER = 1.01           # ... and never by a model trained without the facts (it cannot have weighed them)
 
 
 class EncoderReviewer(Reviewer):
@@ -84,11 +85,14 @@ class EncoderReviewer(Reviewer):
     def triage_scores(self, findings: list[Finding], sources: Mapping[str, str]) -> list[float]:
         cache: dict[str, tuple[list[str], list[Function]]] = {}
         facts = Facts(sources)
+        # A model trained with the code facts in its triage text reads them; an older one (trained
+        # without) reads the text it was trained on.
+        with_facts = bool(self.config.get("triage_facts"))
         texts = []
         for f in findings:
             lines, funcs = _parsed(cache, sources, f.primary.file)
-            texts.append((finding_meta(f, words(*facts.for_finding(f, f.category.dasp.value))),
-                          finding_context(f, lines, funcs)))
+            fact_words = words(*facts.for_finding(f, f.category.dasp.value)) if with_facts else ""
+            texts.append((finding_meta(f, fact_words), finding_context(f, lines, funcs)))
         return [s[0] for s in self._scores(texts, "triage", self.config["max_length"]["triage"])] if texts else []
 
     def function_scores(self, funcs: list[Function]) -> list[list[float]]:
@@ -108,8 +112,10 @@ class EncoderReviewer(Reviewer):
 
     def review(self, findings: list[Finding], sources: Mapping[str, str]) -> Review:
         cfg = self.config
+        # Only a model that read the facts can have weighed a guard, and so overrule it.
+        overrule = CONFIDENT if cfg.get("triage_facts") else NEVER
         return decide(findings, sources, self.score(findings, sources), cfg["categories"], cfg["thresholds"],
-                      self.model_id)
+                      self.model_id, overrule)
 
 
 @dataclass
@@ -119,7 +125,7 @@ class Scores:
 
 
 def decide(findings: list[Finding], sources: Mapping[str, str], scores: Scores, categories: list[str],
-           thresholds: dict, model_id: str) -> Review:
+           thresholds: dict, model_id: str, overrule: float = CONFIDENT) -> Review:
     """Scores and code facts -> verdicts and model-only findings, under the shipped thresholds.
 
     A verdict is `likely_false` only with evidence: a guard on the finding's path (a lock, a caller
@@ -135,7 +141,7 @@ def decide(findings: list[Finding], sources: Mapping[str, str], scores: Scores, 
     for f in findings:
         if f.id not in scores.triage:
             continue
-        result.verdicts[f.id] = _verdict(f, scores.triage[f.id], t, facts, model_id)
+        result.verdicts[f.id] = _verdict(f, scores.triage[f.id], t, facts, model_id, overrule)
     detect = thresholds["detect"]
     believed: dict[tuple[str, str], list[int]] = {}
     for f in findings:
@@ -162,13 +168,14 @@ def decide(findings: list[Finding], sources: Mapping[str, str], scores: Scores, 
     return result
 
 
-def _verdict(f: Finding, score: float, threshold: float, facts: Facts, model_id: str) -> Verdict:
+def _verdict(f: Finding, score: float, threshold: float, facts: Facts, model_id: str, overrule: float) -> Verdict:
     guards, weak = facts.for_finding(f, f.category.dasp.value)
     kb = entry_for(f.category.value, f.swc)
-    if guards and score < CONFIDENT:
+    if guards and score < overrule:
         label = "likely_false"
-        reason = (f"{guards[0].detail} (line {guards[0].line}); the triage model scores the finding {score:.3f}, "
-                  f"below the {CONFIDENT} it would need to overrule the guard")
+        reason = f"{guards[0].detail} (line {guards[0].line}); the triage model scores the finding {score:.3f}"
+        reason += (f", below the {overrule} it would need to overrule the guard" if overrule <= 1 else
+                   " (this model does not read code facts, so it cannot overrule a guard)")
     elif score >= threshold:
         label = "likely_true"
         reason = f"the triage model scores the finding {score:.3f}, at or above its threshold {threshold:.3f}"

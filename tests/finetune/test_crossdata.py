@@ -84,6 +84,8 @@ def test_crossdata_scores_both_ways_with_thresholds_from_the_other_side(tmp_path
     md = (out / "crossdata.md").read_text()
     assert "| trained on alpha, scored on beta |" in md and "By SWC id" in md and "SWC-107" in md
     assert (out / "kfold-alpha" / "crossval.json").is_file() and (out / "transfer-alpha" / "model").is_dir()
+    # models trained now read the code facts in their triage text (and say so in their config)
+    assert json.loads((out / "transfer-alpha" / "model" / "review.json").read_text())["triage_facts"] is True
     assert "Traceback" not in proc.stderr
 
 

@@ -154,3 +154,25 @@ def test_a_do_nothing_modifier_named_like_a_guard_guards_nothing():
     lib = """pragma solidity ^0.8.0;
     contract D { function w() external nonReentrant { } }"""
     assert "reentrancy-guard" in _kinds(lib, "w")
+
+
+def test_training_text_carries_the_facts():
+    from auditor.review.texts import finding_meta
+    from finetune.data import finding_examples  # noqa: F401  (the builder imports the same words)
+
+    f = _one_finding()
+    guards, weak = Facts({"a.sol": PAIR}).for_finding(f, "reentrancy")
+    from auditor.review.evidence import words
+
+    meta = finding_meta(f, words(guards, weak))
+    assert "| fact state write after call" in meta
+    assert finding_meta(f) == meta.split(" | ")[0]          # what a model trained without facts reads
+
+
+def _one_finding():
+    from auditor.findings import Confidence, Finding, Location, Reporter, Severity
+
+    loc = Location(file="a.sol", start_line=14, end_line=14, contract="LeakyVault", function="withdraw")
+    rep = Reporter(tool="slither", detector="reentrancy-eth", severity=Severity.HIGH, confidence=Confidence.MEDIUM)
+    return Finding(id="x", fingerprint="y", title="t", category=Category.REENTRANCY, severity=Severity.HIGH,
+                   confidence=Confidence.MEDIUM, locations=[loc], description="", tools=["slither"], reporters=[rep])
