@@ -4,7 +4,7 @@ For each project: lines of own code, the model's own findings (budget: at most 1
 and every Slither high/medium finding with the review's verdict, its reason and evidence, so a
 reader can judge which are noise and whether the review called them likely false.
 
-    .venv/bin/python benchmarks/noise_budget.py [PROJECT_DIR ...] [--json OUT] [--tools slither]
+    .venv/bin/python benchmarks/noise_budget.py [PROJECT_DIR ...] [--json OUT] [--tools slither] [--review-model DIR]
 
 Default projects: solmate, Uniswap v2-core and Aave v3-core under ../shared/field.
 """
@@ -33,11 +33,11 @@ def own_lines(report, root: Path) -> int:
     return total
 
 
-def measure(path: Path, tools: tuple[str, ...]) -> dict:
+def measure(path: Path, tools: tuple[str, ...], model: Path | None = None) -> dict:
     from auditor.pipeline import AuditOptions, audit
 
     started = time.monotonic()
-    report = audit(path, AuditOptions(tools=tools))
+    report = audit(path, AuditOptions(tools=tools, review_model=model))
     lines = own_lines(report, path)
     model = [f for f in report.findings if f.origin == "model"]
     serious = [f for f in report.findings if f.origin == "tool" and f.severity.value in ("high", "medium")]
@@ -62,6 +62,7 @@ def main() -> int:
     ap.add_argument("projects", nargs="*", type=Path)
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--tools", default="slither", help="comma-separated tools (default: slither)")
+    ap.add_argument("--review-model", type=Path, help="a trained review model instead of the shipped one")
     args = ap.parse_args()
     projects = args.projects or [FIELD / name for name in DEFAULT]
     results = []
@@ -69,7 +70,7 @@ def main() -> int:
         if not p.is_dir():
             print(f"skip {p}: not a directory", file=sys.stderr)
             continue
-        r = measure(p.resolve(), tuple(args.tools.split(",")))
+        r = measure(p.resolve(), tuple(args.tools.split(",")), args.review_model)
         results.append(r)
         print(f"{r['project']}: {r['own_lines']} own lines, {r['model_findings']} model-only findings "
               f"({r['model_per_kloc']} per 1,000 lines), {len(r['high_medium'])} Slither high/medium: "
