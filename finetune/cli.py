@@ -225,7 +225,7 @@ def eval_cmd(review: str, llm_model: str | None, llm_adapter: str | None, llm_mo
     from auditor.review.base import apply_review
     from auditor.review.registry import get_reviewer
     from finetune import crossval as cvm
-    from finetune.crossdata import swc_markdown
+    from finetune.crossdata import Bundle, pair_rates, swc_markdown
     from finetune.data import finding_examples
 
     if review == "llm" and not llm_model:
@@ -256,6 +256,11 @@ def eval_cmd(review: str, llm_model: str | None, llm_adapter: str | None, llm_mo
         t = cvm.triage_stats(reviewed, examples)
         click.echo(f"triage ({name}): kept {t['kept']}/{t['tool_true_positives']} of the tools' true positives, "
                    f"rejected {t['rejected']}/{t['tool_false_positives']} of their false positives")
+        if {"fixed", "vulnerable"} <= set(dataset.subsets):
+            pr = pair_rates(Bundle(dataset.name, dataset, report, [], examples),
+                            [f for f in reviewed.findings if f.origin == "model"])
+            click.echo(f"model findings per file ({name}): vulnerable {pr['vulnerable']['per_file']}, fixed "
+                       f"{pr['fixed']['per_file']}, fixed / vulnerable {pr['fixed_to_vulnerable']}")
     if out is not None:
         out.write_text(json.dumps({k: json.loads(to_json(v)) for k, v in results.items()}, indent=2) + "\n")
 

@@ -41,6 +41,7 @@ def test_eval_scores_the_llm_by_swc_id(small_registry, llm_endpoint, solsentry, 
     assert proc.returncode == 0, proc.stderr
     assert "By SWC id" in proc.stdout and "| SWC-117 | 1 |" in proc.stdout
     assert "triage (llm):" in proc.stdout and "triage (embedded):" in proc.stdout
+    assert "model findings per file (embedded): vulnerable" in proc.stdout
     scores = json.loads((tmp_path / "s.json").read_text())
     swc117 = {name: s["scopes"][0]["swc"]["SWC-117"]["found"].get("merged", 0) for name, s in scores.items()}
     assert swc117["tools"] == 0 and swc117["tools+llm"] == 1
