@@ -56,7 +56,9 @@ def sender_check(sts: tuple[Statement, ...], i: int) -> bool:
         return True
     if re.match(r"^if\b", t):
         follow = sts[i + 1].text if i + 1 < len(sts) else ""
-        return bool(re.search(r"\b(revert|throw)\b", t) or re.match(r"^(revert|throw|return)\b", follow))
+        # ... or, in a modifier, runs the body only for that caller: `if (msg.sender == admin) { _; } else ...`
+        return bool(re.search(r"\b(revert|throw)\b", t) or re.match(r"^(revert|throw|return)\b", follow)
+                    or (follow == "_" and "==" in t))
     return False
 
 

@@ -102,3 +102,12 @@ contract C { event S(bool v);
 """
     kinds = {x.fact for fs in Facts({"a.sol": src}).of("a.sol").facts.values() for x in fs}
     assert "unchecked-call" in kinds and "checked-call" not in kinds
+
+
+def test_a_modifier_that_runs_the_body_only_for_the_admin_restricts_the_caller():
+    src = """pragma solidity ^0.8.0;
+    contract P { address admin;
+      modifier ifAdmin() { if (msg.sender == admin) { _; } else { revert(); } }
+      modifier ifAnyone() { if (msg.sender != admin) { _; } } }"""
+    kinds = modifier_kinds(functions(src))
+    assert kinds["ifAdmin"] == {"access"} and "access" not in kinds["ifAnyone"]
