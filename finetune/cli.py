@@ -11,26 +11,8 @@ from pathlib import Path
 import click
 
 from auditor.commands.eval import DATASET_FORMAT_HELP, DATASET_FORMATS
-
-DEFAULT_RECIPE = Path(__file__).resolve().parent / "recipes" / "review-minilm.yaml"
-
-
-def _fail(exc: Exception) -> click.ClickException:
-    return click.ClickException(str(exc))
-
-
-def _load(dataset_dir: Path, fmt: str, report_path: Path | None):
-    from auditor.evaluation.dataset import load_dataset
-    from auditor.report.model import Report
-
-    dataset = load_dataset(fmt, dataset_dir)
-    report = None
-    if report_path is not None:
-        try:
-            report = Report.model_validate_json(report_path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise click.ClickException(f"{report_path} is not a SolSentry JSON report: {str(exc)[:200]}") from None
-    return dataset, report
+from finetune.cli_support import DEFAULT_RECIPE, _fail, _load
+from finetune.crossdata_cmd import crossdata_cmd
 
 
 @click.group()
@@ -265,5 +247,4 @@ def eval_cmd(review: str, llm_model: str | None, llm_adapter: str | None, llm_mo
         out.write_text(json.dumps({k: json.loads(to_json(v)) for k, v in results.items()}, indent=2) + "\n")
 
 
-# Registered here, after the group exists: the command lives in its own file.
-from finetune import crossdata_cmd  # noqa: E402,F401
+finetune.add_command(crossdata_cmd)

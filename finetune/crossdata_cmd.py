@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from finetune.cli import DEFAULT_RECIPE, _fail, _load, finetune
+from finetune.cli_support import DEFAULT_RECIPE, _fail, _load
 
 
-@finetune.command("crossdata")
+@click.command("crossdata")
 @click.option("--dataset", "datasets", required=True, multiple=True, nargs=3,
               type=(str, click.Path(path_type=Path, file_okay=False, exists=True),
                     click.Path(path_type=Path, dir_okay=False, exists=True)),
