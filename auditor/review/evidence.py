@@ -165,12 +165,13 @@ class Facts:
             return f.line <= span[1] and span[0] <= f.end_line
 
         hit_weak = [w for w in weak if any(covers(w, s) for s in spans)]
-        kept = []
-        for g in guards:
-            if g.fact not in LINE_GUARDS:
-                kept.append(g)
-            elif not hit_weak and all(any(covers(x, s) for x in guards if x.fact == g.fact) for s in spans):
-                kept.append(g) if covers(g, spans[0]) else None
+        def stands(g: Fact) -> bool:
+            # a function guard always; a statement guard on the primary place, its kind covering
+            # every place, and no weakness there
+            return g.fact not in LINE_GUARDS or (not hit_weak and covers(g, spans[0]) and all(
+                any(covers(x, s) for x in guards if x.fact == g.fact) for s in spans))
+
+        kept = [g for g in guards if stands(g)]
         return kept, weak
 
 
