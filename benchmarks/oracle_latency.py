@@ -1,13 +1,17 @@
 """Oracle node latency and throughput against a local Hardhat node.
 
 Usage: .venv/bin/python benchmarks/oracle_latency.py [--requests 200] [--rate 25] [--auditor stub|solsentry]
-Starts a Hardhat node and one oracle node (a real `solsentry oracle run` process), submits N
+                 [--isolation warm|fresh|both] [--review none|embedded] [--workers N] [--poll-interval S]
+For each isolation (`both`: fresh, the way before the warm pool, then warm, in one sitting), starts
+a Hardhat node and one oracle node (a real `solsentry oracle run` process), submits N
 audit requests at a fixed rate from 4 requester accounts, and records for each the time from its
 AuditRequested log to its AuditFinalized log, both stamped when Hardhat pushes them over a
 WebSocket `eth_subscribe("logs")` (no polling load on the node). Then prints the JSON-RPC calls
 the node served, by method, and the CPU seconds of the Hardhat node and of the oracle node.
 The stub auditor answers at once (it isolates the node's own overhead); `solsentry` runs the
-real Slither-only audit of a small contract (each request's source differs, so nothing is cached).
+real Slither-only audit of a small contract (each request's source differs, so nothing is cached),
+with the embedded review when `--review embedded`. The node runs with its shipped settings but for
+the auditor, the tools, the review, and `--workers` / `--poll-interval` when given.
 """
 
 from __future__ import annotations
@@ -50,9 +54,16 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--rate", type=float, default=25.0, help="requests submitted per second")
     ap.add_argument("--auditor", choices=("stub", "solsentry"), default="stub")
-    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--workers", type=int, default=None, help="default: the node's (SOLSENTRY_WORKERS)")
+    ap.add_argument("--poll-interval", type=float, default=None, help="default: the node's")
+    ap.add_argument("--isolation", choices=("warm", "fresh", "both"), default="warm")
+    ap.add_argument("--review", choices=("none", "embedded"), default="none")
     args = ap.parse_args()
+    for isolation in (("fresh", "warm") if args.isolation == "both" else (args.isolation,)):
+        run_once(args, isolation)
 
+
+def run_once(args: argparse.Namespace, isolation: str) -> None:
     work = Path(tempfile.mkdtemp(prefix="solsentry-bench-"))
     settings = OracleSettings(chain_dir=work / "chain")
     info, _ = chain_node.start(settings, port=0)   # the node binds a free port itself
@@ -66,21 +77,28 @@ def main() -> None:
             {"from": w3.eth.accounts[0], "to": address, "value": 10**20}))
         d = deploy(info.url, signers=[address])
         d.save(work / "deployment.json")
-        env = {**os.environ, "SOLSENTRY_KEYSTORE_PASSWORD": password,
-               "SOLSENTRY_DEPLOYMENT": str(work / "deployment.json"),
-               "SOLSENTRY_KEYSTORE_FILE": str(work / "keystore.json"), "SOLSENTRY_DB_PATH": str(work / "jobs.sqlite"),
-               "SOLSENTRY_POLL_INTERVAL_S": "0.05", "SOLSENTRY_AUDITOR": args.auditor,
-               "SOLSENTRY_WORKERS": str(args.workers), "SOLSENTRY_AUDIT_TOOLS": '["slither"]',
-               "SOLSENTRY_RESULTS_DIR": str(work / "results")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SOLSENTRY_")}
+        env.update({"SOLSENTRY_KEYSTORE_PASSWORD": password, "SOLSENTRY_DEPLOYMENT": str(work / "deployment.json"),
+                    "SOLSENTRY_KEYSTORE_FILE": str(work / "keystore.json"),
+                    "SOLSENTRY_DB_PATH": str(work / "jobs.sqlite"), "SOLSENTRY_AUDITOR": args.auditor,
+                    "SOLSENTRY_AUDIT_TOOLS": '["slither"]', "SOLSENTRY_REVIEW": args.review,
+                    "SOLSENTRY_AUDIT_ISOLATION": isolation, "SOLSENTRY_RESULTS_DIR": str(work / "results")})
+        if args.workers:
+            env["SOLSENTRY_WORKERS"] = str(args.workers)
+        if args.poll_interval:
+            env["SOLSENTRY_POLL_INTERVAL_S"] = str(args.poll_interval)
         with open(work / "oracle.log", "wb") as log:
             # BENCH_DAEMON_PREFIX replaces the `solsentry` launcher (e.g. with a profiling wrapper).
             launcher = (os.environ.get("BENCH_DAEMON_PREFIX", "").split()
                         or [str(Path(sys.executable).parent / "solsentry")])
             daemon = subprocess.Popen([*launcher, "oracle", "run"], env=env,
                                       stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        # Started and recovered once it says what it listens to (logged at INFO before its first poll).
+        # Started and recovered once it says what it listens to (logged at INFO before its first poll),
+        # and, with the real auditor, once its audit workers are warm: the steady state is measured.
         deadline = time.monotonic() + 300
-        while " listening: " not in (work / "oracle.log").read_text(errors="replace"):
+        warm = args.auditor == "solsentry" and isolation == "warm"
+        marks = [" listening: "] + (["audit workers ready"] if warm else [])
+        while not all(m in (work / "oracle.log").read_text(errors="replace") for m in marks):
             if daemon.poll() is not None or time.monotonic() > deadline:
                 sys.exit(f"the oracle node did not start; see {work / 'oracle.log'}")
             time.sleep(0.1)
@@ -151,7 +169,8 @@ def main() -> None:
         q = statistics.quantiles(done, n=100) if len(done) > 1 else [done[0]] * 99
         print(json.dumps({
             "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} CPUs",
-            "auditor": args.auditor, "requests": args.requests, "submit_rate_per_s": args.rate,
+            "auditor": args.auditor, "isolation": isolation, "review": args.review,
+            "requests": args.requests, "submit_rate_per_s": args.rate,
             "submitted_in_s": round(submitted_at - started, 2), "finalized": len(done),
             "p50_ms": round(q[49] * 1000), "p95_ms": round(q[94] * 1000), "max_ms": round(done[-1] * 1000),
             "sustained_requests_per_s": round(len(done) / (last - first), 1),

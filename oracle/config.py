@@ -109,6 +109,15 @@ class OracleSettings(BaseSettings):
     # The review step of source audits ("embedded": the bundled model; its id goes into modelHash).
     # "llm": the generative reviewer configured by SOLSENTRY_LLM_* (greedy decoding, fixed seed).
     review: Literal["embedded", "llm", "none"] = "embedded"
+    # Where audits run (auditor/runtime/runners.py): "local" processes or a Ray cluster at
+    # audit_ray_address (a new local instance when None); "warm": pre-started workers holding the tools,
+    # compilers and review model, each audit still isolated; "fresh": a new process per audit.
+    audit_executor: Literal["local", "ray"] = "local"
+    audit_ray_address: str | None = None
+    audit_isolation: Literal["warm", "fresh"] = "warm"
+    # A warm worker is replaced after this many audits, or once it grew by this many MB (0: never).
+    audit_worker_max_audits: int = Field(default=500, ge=0)
+    audit_worker_max_growth_mb: int = Field(default=1024, ge=0)
     # "stub": a constant-time fake auditor, only for the latency benchmark; never on a real node.
     auditor: Literal["solsentry", "stub"] = "solsentry"
 

@@ -29,8 +29,10 @@ fixed reason per status, the archive error code and message, compiler messages),
 can agree on them too; the node-local detail is in `Answer.reason`, which is never signed
 (oracle/answers.py).
 
-Source audits run `auditor.pipeline.audit` in a child process ("spawn" context) that is killed,
-with every process it started, when the time budget runs out. As with any "spawn" child, the
+Source audits run `auditor.pipeline.audit` in a process of the node's audit runner (`make_runner`,
+auditor/runtime/runners.py: by default a warm worker of a pool; "spawn" children either way) that
+is killed, with every process it started, when the time budget runs out or its tree goes over
+the memory cap, and replaced. As with any "spawn" child, the
 program's main module is imported again in the child: scripts that call `process` must keep
 their work under `if __name__ == "__main__":` (the `solsentry` console script does). Code audits
 go the same way: the runtime code is a bytecode target (auditor/targets/bytecode.py) audited by
@@ -70,9 +72,11 @@ AuditFn = Callable[[Path | BytecodeTarget, AuditOptions], Report]
 
 
 # ---- the entry point ---------------------------------------------------------------------------
-def process(job: Job, w3: Any, settings: OracleSettings, audit_fn: AuditFn | None = None) -> Answer:
-    """Answer `job`. `audit_fn` (or the setting `auditor="stub"`) replaces the analysis and runs
-    in this process without a time budget: it exists for the latency benchmark and tests only."""
+def process(job: Job, w3: Any, settings: OracleSettings, audit_fn: AuditFn | None = None,
+            runner: Any = None) -> Answer:
+    """Answer `job`. `runner`: the node's audit runner (`make_runner`; None: a fresh process per
+    audit). `audit_fn` (or the setting `auditor="stub"`) replaces the analysis and runs in this
+    process without a time budget: it exists for the latency benchmark and tests only."""
     if audit_fn is None and settings.auditor == "stub":
         audit_fn = stub_audit
     kind = "code" if job.kind == "code" else "source"
@@ -84,8 +88,8 @@ def process(job: Job, w3: Any, settings: OracleSettings, audit_fn: AuditFn | Non
     try:
         data = fetch(job, w3, settings)
         if kind == "code":
-            return _code_job(job, data, w3, settings, model, audit_fn)
-        return _source_job(data, settings, model, audit_fn)
+            return _code_job(job, data, w3, settings, model, audit_fn, runner)
+        return _source_job(data, settings, model, audit_fn, runner)
     except InputError as exc:
         return error_answer(exc.status, model, str(exc))
     except Failure as exc:
@@ -169,7 +173,8 @@ def _limits(settings: OracleSettings) -> ArchiveLimits:
                          max_total_bytes=settings.archive_max_total_bytes, max_ratio=settings.archive_max_ratio)
 
 
-def _source_job(data: bytes, settings: OracleSettings, model: bytes, audit_fn: AuditFn | None) -> Answer:
+def _source_job(data: bytes, settings: OracleSettings, model: bytes, audit_fn: AuditFn | None,
+                runner: Any = None) -> Answer:
     with _tempdir(settings) as tmp:
         dest = Path(tmp).resolve() / "input"
         dest.mkdir()
@@ -190,7 +195,7 @@ def _source_job(data: bytes, settings: OracleSettings, model: bytes, audit_fn: A
                 raise Failure(ResultStatus.NOT_SOLIDITY, str(exc)) from None
         else:
             report = _audit_in_child(root, options, settings.audit_timeout_s, settings.children_dir,
-                                     settings.audit_memory_mb)
+                                     settings.audit_memory_mb, runner)
         return _judge(report, root, model)
 
 
@@ -219,11 +224,14 @@ def _judge(report: Report, root: Path, model: bytes) -> Answer:
     return report_answer(report, canonical_bytes(report, workdir=str(root)), model)
 
 
-def _audit_in_child(root: Path, options: AuditOptions, budget_s: float, children_dir: Path | None = None,
-                    memory_mb: int = 0) -> Report:
-    """The audit in its own process (auditor.runtime.isolated, recorded in `children_dir` while it runs, its
-    tree's resident memory capped at `memory_mb`), its failures as answer statuses."""
+def _audit_in_child(root: Path | BytecodeTarget, options: AuditOptions, budget_s: float,
+                    children_dir: Path | None = None, memory_mb: int = 0, runner: Any = None) -> Report:
+    """The audit in its own process: a warm worker of the node's `runner`, or without one a fresh
+    child (auditor.runtime.isolated, recorded in `children_dir` while it runs); its tree's resident
+    memory capped at `memory_mb`; its failures as answer statuses."""
     try:
+        if runner is not None:
+            return runner.run(root, options, budget_s, memory_mb)
         return audit_isolated(root, options, budget_s, memory_mb, children_dir=children_dir)
     except AuditTimeout as exc:
         raise Failure(ResultStatus.TIMEOUT, str(exc)) from None
@@ -231,6 +239,20 @@ def _audit_in_child(root: Path, options: AuditOptions, budget_s: float, children
         raise Failure(ResultStatus.NOT_SOLIDITY, str(exc)) from None
     except AuditorError as exc:       # AuditCrashed (AuditMemoryExceeded too) and the audit's own errors
         raise Failure(ResultStatus.INTERNAL_ERROR, str(exc)) from None
+
+
+def make_runner(settings: OracleSettings) -> Any:
+    """The node's audit runner (auditor/runtime/runners.py), one per node, shared by its audit workers:
+    by default `workers` warm worker processes, the review model of `review` loaded in each."""
+    from auditor.runtime.runners import make_runner as make
+    from auditor.runtime.warm import PoolConfig
+
+    config = PoolConfig(size=settings.workers, max_audits=settings.audit_worker_max_audits,
+                        max_growth_mb=settings.audit_worker_max_growth_mb,
+                        review="embedded" if settings.review == "embedded" else None,
+                        children_dir=settings.children_dir)
+    return make(settings.audit_executor, settings.audit_isolation, config, settings.audit_ray_address,
+                _limits(settings))
 
 
 # ---- the stub auditor (latency benchmark only) -------------------------------------------------
@@ -249,7 +271,7 @@ def stub_audit(path: Path | BytecodeTarget, options: AuditOptions) -> Report:
 
 # ---- code requests: the runtime code as a bytecode target -------------------------------------
 def _code_job(job: Job, code: bytes, w3: Any, settings: OracleSettings, model: bytes,
-              audit_fn: AuditFn | None) -> Answer:
+              audit_fn: AuditFn | None, runner: Any = None) -> Answer:
     """Audit the runtime code read at the request's block through `audit()` (in the isolated runner,
     as source requests): a `solsentry.report/1` with `target_kind` "bytecode", named by the address,
     with the chain's id and the code's hash in `bytecode`. A tool run that failed or was skipped
@@ -263,7 +285,7 @@ def _code_job(job: Job, code: bytes, w3: Any, settings: OracleSettings, model: b
         report = audit_fn(target, options)
     else:
         report = _audit_in_child(target, options, settings.audit_timeout_s, settings.children_dir,
-                                 settings.audit_memory_mb)
+                                 settings.audit_memory_mb, runner)
         # Killed at its hard limit, a tool explored nothing it could report: the answer is TIMEOUT (a run
         # whose exploration stopped at its budget is an answer: `timeout`, its findings partial).
         killed = [r for r in report.tool_runs

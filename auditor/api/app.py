@@ -47,6 +47,7 @@ def create_app(settings: ApiSettings | None = None, insecure_dev: bool = False, 
             log.warning("%d audit(s) interrupted by a restart are queued again", recovered)
         shutil.rmtree(settings.data_dir / "incoming", ignore_errors=True)     # half-received uploads
         workers = Workers(store, settings)
+        app.state.workers = workers
         if start_workers:
             workers.start()
         yield

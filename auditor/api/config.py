@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,10 +42,16 @@ class ApiSettings(BaseSettings):
     # The oracle node's job store, whose `outputs` table GET /v1/outputs/{hash} serves.
     oracle_db: Path = Field(default_factory=under_home(*HomeLayout.ORACLE_DB))
     poll_interval_s: float = 0.2
-    # "local": each audit in a process on this machine; "ray": each audit a Ray task on the cluster
-    # at ray_address (a new local Ray instance when none is given).
-    executor: str = "local"
+    # "local": audits run in processes on this machine; "ray": on the Ray cluster at ray_address (a
+    # new local Ray instance when none is given), in long-lived actors (warm) or one task each (fresh).
+    executor: Literal["local", "ray"] = "local"
     ray_address: str | None = None
+    # "warm": audits go to pre-started worker processes (tools, compilers and the review model loaded;
+    # auditor/runtime/warm.py), each audit still isolated; "fresh": a new process per audit.
+    isolation: Literal["warm", "fresh"] = "warm"
+    # A warm worker is replaced after this many audits, or once it grew by this many MB (0: never).
+    worker_max_audits: int = Field(default=500, ge=0)
+    worker_max_growth_mb: int = Field(default=1024, ge=0)
 
     @property
     def db_path(self) -> Path:

@@ -18,9 +18,10 @@ _HASH = re.compile(r"(0x)?[0-9a-fA-F]{64}")
 
 
 @router.get("/healthz", tags=["ops"])
-def healthz(store: Store) -> dict:
-    """Liveness and the queue's state (no key needed)."""
-    return {"status": "ok", "audits": store.counts()}
+def healthz(store: Store, request: Request) -> dict:
+    """Liveness, the queue's state and the audit workers' (how many are warm; no key needed)."""
+    workers = getattr(request.app.state, "workers", None)
+    return {"status": "ok", "audits": store.counts(), "workers": workers.status() if workers is not None else None}
 
 
 @router.get("/metrics", tags=["ops"], response_class=Response,

@@ -1,8 +1,9 @@
 """Workers that take queued audits from the store and run each in its own process.
 
-A worker thread claims a job and runs it through `auditor.runtime.isolated` (a fresh child running
-`audit`) on the job's unpacked sources, with its process tree's resident memory capped
-(auditor.runtime.limits), locally or in a Ray task (`auditor.runtime.executors`, the same limits);
+A worker thread claims a job and runs it through the service's audit runner (auditor/runtime/runners.py:
+by default a warm worker of a pool, auditor/runtime/warm.py; or a fresh child per audit; or a Ray
+actor or task) on the job's unpacked sources, with its process tree's resident memory capped
+(auditor.runtime.limits);
 past the time limit the child and every process it started are killed and the job fails with
 "timeout", over the memory cap with "the audit went over its memory limit of N MB". Sources are only ever
 compiled by solc: nothing from a submission is executed.
@@ -84,27 +85,45 @@ def judge(text: str) -> JobResult:
     return JobResult(text, summary, error if len(error) <= 8000 else error[:8000] + " ...", False)
 
 
-def run_job(job: AuditJob, settings: ApiSettings) -> tuple:
+def make_runner(settings: ApiSettings):
+    """The service's audit runner (auditor/runtime/runners.py): by default a pool of warm workers,
+    as many as `workers`, with the review model the service offers first loaded in each."""
+    from auditor.runtime.runners import make_runner as make
+    from auditor.runtime.warm import PoolConfig
+
+    config = PoolConfig(size=settings.workers, max_audits=settings.worker_max_audits,
+                        max_growth_mb=settings.worker_max_growth_mb, review=_preloaded_review(),
+                        children_dir=settings.children_dir)
+    return make(settings.executor, settings.isolation, config, settings.ray_address, archive_limits(settings))
+
+
+def _preloaded_review() -> str | None:
+    """The review a submission gets unless it asks otherwise, when it is the embedded model."""
+    from auditor.review.registry import HOSTED_REVIEW_NAMES
+
+    return "embedded" if HOSTED_REVIEW_NAMES[0] == "embedded" else None
+
+
+def run_job(job: AuditJob, settings: ApiSettings, runner=None) -> tuple:
     """(report JSON, summary, error[, complete]): a JobResult, or a plain triple when the audit
-    did not finish (no report, `complete` false)."""
+    did not finish (no report, `complete` false). `runner`: the service's (`make_runner`); without
+    one, a fresh process audits the job."""
     from auditor.errors import AuditorError
     from auditor.pipeline import AuditOptions
-    from auditor.runtime.isolated import AuditTimeout, audit_isolated
+    from auditor.runtime.isolated import AuditTimeout
+    from auditor.runtime.runners import FreshRunner
+    from auditor.runtime.warm import PoolConfig
 
     src = job_dir(settings, job.id) / "src"
     options = {k: v for k, v in job.options.items() if k in AuditOptions.__dataclass_fields__}
     # A submission is audited alone: only its own files are read, only cached compilers are used.
     options.update(hosted=True, allow_paths=())
+    if settings.executor == "ray":
+        # No results cache on cluster nodes: there, deletion and retention could not reach it.
+        options["use_cache"] = False
+    runner = runner or FreshRunner(PoolConfig(children_dir=settings.children_dir))
     try:
-        if settings.executor == "ray":
-            from auditor.runtime.isolated import audit_on_ray
-
-            # No results cache on cluster nodes: there, deletion and retention could not reach it.
-            text = audit_on_ray(src, {**options, "use_cache": False}, settings.audit_timeout_s,
-                                settings.audit_memory_mb, archive_limits(settings))
-        else:
-            text = audit_isolated(src, AuditOptions(**options), settings.audit_timeout_s,
-                                  settings.audit_memory_mb, children_dir=settings.children_dir).to_json()
+        text = runner.run(src, AuditOptions(**options), settings.audit_timeout_s, settings.audit_memory_mb).to_json()
     except (AuditTimeout, TimeoutError):
         return None, None, f"timeout: the audit ran over {settings.audit_timeout_s:.0f} s"
     except AuditorError as exc:
@@ -120,13 +139,12 @@ class Workers:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.results_dir = own_results_dir(settings)      # the cache retention prunes
+        self.runner = None
 
     def start(self) -> None:
-        use_own_results_cache(self.settings)
-        if self.settings.executor == "ray":
-            from auditor.runtime.executors import ray_init
-
-            ray_init(self.settings.ray_address)
+        use_own_results_cache(self.settings)     # before the workers start: they inherit it
+        self.runner = make_runner(self.settings)
+        self.runner.start()
         for i in range(self.settings.workers):
             t = threading.Thread(target=self._loop, name=f"audit-worker-{i}", daemon=True)
             t.start()
@@ -135,8 +153,16 @@ class Workers:
         t.start()
         self._threads.append(t)
 
+    def status(self) -> dict:
+        """The audit workers: how they run (isolation), how many there are and how many are warm."""
+        ready = self.runner.ready() if self.runner is not None else 0
+        return {"executor": self.settings.executor, "isolation": self.settings.isolation,
+                "size": self.settings.workers, "ready": ready}
+
     def stop(self) -> None:
         self._stop.set()
+        if self.runner is not None:
+            self.runner.close()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -149,7 +175,7 @@ class Workers:
                 self._stop.wait(self.settings.poll_interval_s)
                 continue
             try:
-                result = run_job(job, self.settings)
+                result = run_job(job, self.settings, self.runner)
             except Exception as exc:
                 log.exception("audit %s failed", job.id)
                 result = (None, None, f"internal error: {type(exc).__name__}")

@@ -18,10 +18,13 @@ import click
               help="Audits at once [default: SOLSENTRY_API_WORKERS].")
 @click.option("--insecure-dev", is_flag=True, help="Serve without API keys (development only; never expose it).")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default=None,
-              help="Run audits in local processes or as Ray tasks [default: SOLSENTRY_API_EXECUTOR, local].")
+              help="Run audits in local processes or on Ray [default: SOLSENTRY_API_EXECUTOR, local].")
 @click.option("--ray-address", default=None, metavar="ADDR", help="With --executor ray: the cluster address.")
+@click.option("--isolation", type=click.Choice(["warm", "fresh"]), default=None,
+              help="warm: pre-started audit workers (each audit still isolated); fresh: a new process per "
+                   "audit [default: SOLSENTRY_API_ISOLATION, warm].")
 def serve_cmd(host: str, port: int, port_file: Path | None, workers: int | None, insecure_dev: bool,
-              executor: str | None, ray_address: str | None) -> None:
+              executor: str | None, ray_address: str | None, isolation: str | None) -> None:
     """Serve the audit API (FastAPI, OpenAPI docs at /docs). Refuses to start without an API key
     (create one with `solsentry api-key create`) unless --insecure-dev is given."""
     import uvicorn
@@ -39,6 +42,8 @@ def serve_cmd(host: str, port: int, port_file: Path | None, workers: int | None,
         settings.executor = executor
     if ray_address:
         settings.ray_address = ray_address
+    if isolation:
+        settings.isolation = isolation
     if settings.executor == "ray":
         from auditor.errors import AuditorError
         from auditor.runtime.executors import ray_init

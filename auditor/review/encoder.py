@@ -23,6 +23,7 @@ MODEL_DIR = Path(__file__).resolve().parent / "model"
 REVIEW_TOOL = "solsentry-review"
 SCORE_DIGITS = 3
 CONFIDENT = 0.9        # a guard's evidence is overruled only by a triage score this high
+_LOADED: dict = {}     # (model directory, model id) -> the loaded model, one per process
 NEVER = 1.01           # ... and never by a model trained without the facts (it cannot have weighed them)
 
 
@@ -59,7 +60,13 @@ class EncoderReviewer(Reviewer):
         if self._loaded is None:
             from auditor.review.net import load
 
-            self._loaded = load(self.model_dir)
+            # A warm audit worker (auditor/runtime/warm.py) reviews many audits: the model is loaded
+            # once per process and model files (the id is their hash: a changed model loads anew).
+            key = (str(self.model_dir.resolve()), self.model_id)
+            if key not in _LOADED:
+                _LOADED.clear()
+                _LOADED[key] = load(self.model_dir)
+            self._loaded = _LOADED[key]
         return self._loaded
 
     # ---- scoring ------------------------------------------------------------------------

@@ -5,6 +5,10 @@ stage a Ray task on the cluster at `ray_address` (or on a local Ray instance sta
 audit when no address is given). Ray workers read the sources by path, so on a multi-machine
 cluster the target must be on a filesystem every node mounts at the same path.
 
+`inline` runs each stage at once in the calling process: what a warm audit worker
+(`auditor.runtime.warm_worker`) uses, since it is itself the isolated process of one audit and
+has the tools imported already.
+
 One task in a fresh worker (`ray_call`): what whole audits use on Ray
 (`auditor.runtime.isolated.audit_on_ray`, `solsentry serve --executor ray`).
 """
@@ -51,13 +55,29 @@ class RayPool:
         """The cluster outlives the audit; nothing to stop here."""
 
 
+class InlinePool:
+    """submit() runs `fn` now, here; its result or exception in a finished Future."""
+
+    def submit(self, fn, *args) -> Future:
+        fut: Future = Future()
+        try:
+            fut.set_result(fn(*args))
+        except Exception as exc:     # the caller reads it from the future, as from a worker's
+            fut.set_exception(exc)
+        return fut
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        """Nothing runs in the background."""
+
+
 def pool(kind: str, jobs: int, ray_address: str | None, initializer=None):
+    if kind == "inline":
+        return InlinePool()
     if kind == "ray":
         return RayPool(ray_address)
     if kind != "local":
         raise AuditorError(f"unknown executor {kind!r}; available: {', '.join(EXECUTORS)}")
     return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("forkserver"), initializer=initializer)
-
 
 
 def ray_call(fn, args: tuple, timeout_s: float, memory_mb: int = 0) -> Any:

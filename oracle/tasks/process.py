@@ -25,15 +25,24 @@ class ProcessTask(Task):
         self.audit_fn = audit_fn
         self.on_generated: Callable[[], None] = lambda: None
         self._workers: ThreadPoolExecutor | None = None
+        self.runner = None            # the audit runner (auditor/runtime/runners.py), shared by the workers
         self._inflight: set[str] = set()
         self._inflight_lock = threading.Lock()
 
     def setup(self) -> None:
-        self._workers = ThreadPoolExecutor(self.parts.settings.workers, thread_name_prefix="audit")
+        settings = self.parts.settings
+        self._workers = ThreadPoolExecutor(settings.workers, thread_name_prefix="audit")
+        if self.audit_fn is None and settings.auditor == "solsentry":
+            from oracle.processor import make_runner
+
+            self.runner = make_runner(settings)
+            self.runner.start()
 
     def stop(self) -> None:
         if self._workers is not None:
             self._workers.shutdown(wait=False, cancel_futures=True)
+        if self.runner is not None:
+            self.runner.close()
 
     def run(self) -> None:
         workers = self.parts.settings.workers
@@ -55,7 +64,7 @@ class ProcessTask(Task):
                 # Cancelled, already finalized by other nodes, or removed by a reorg.
                 store.expired(job.request_id, f"request is {state.name.lower()} on chain")
                 return
-            answer = process(job, self.parts.w3, settings, audit_fn=self.audit_fn)
+            answer = process(job, self.parts.w3, settings, audit_fn=self.audit_fn, runner=self.runner)
             store.generated(job.request_id, answer.output, "0x" + answer.output_hash.hex(),
                             "0x" + answer.model_hash.hex(), answer.status, answer.high, answer.medium)
             self.parts.metrics.generated(job, answer.status)
@@ -73,3 +82,4 @@ class ProcessTask(Task):
         finally:
             with self._inflight_lock:
                 self._inflight.discard(request_id)
+            self.wake()           # a worker is free: take the next received job now, not on the next tick
