@@ -37,6 +37,8 @@ class ProcessTask(Task):
 
             self.runner = make_runner(settings)
             self.runner.start()
+            log.info("audits run in %d %s worker(s), executor %s", settings.workers, settings.audit_isolation,
+                     settings.audit_executor)
 
     def stop(self) -> None:
         if self._workers is not None:
