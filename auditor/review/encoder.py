@@ -56,6 +56,10 @@ class EncoderReviewer(Reviewer):
     def config(self) -> dict:
         return self._model().config
 
+    def load(self) -> None:
+        """Load the model now (a warm worker does before its first audit)."""
+        self._model()
+
     def _model(self):
         if self._loaded is None:
             from auditor.review.net import load

@@ -34,7 +34,14 @@ def ray_init(address: str | None) -> None:
             ray.init(address=address or None, include_dashboard=False, log_to_driver=False,
                      configure_logging=False)
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise AuditorError(f"cannot reach a Ray cluster at {address or 'a new local instance'}: {exc}") from None
+            hint, cause = "", exc.__cause__
+            while cause is not None and "AuthenticationError" not in f"{type(cause).__name__} {cause}":
+                cause = cause.__cause__            # Ray says why in a cause's text only
+            if cause is not None:
+                hint = (" (the cluster uses token authentication: set RAY_AUTH_MODE=token, and its token in "
+                        "~/.ray/auth_token, RAY_AUTH_TOKEN_PATH or RAY_AUTH_TOKEN; docs/ray.md)")
+            raise AuditorError(f"cannot reach a Ray cluster at {address or 'a new local instance'}: {exc}{hint}") \
+                from None
 
 
 class RayPool:

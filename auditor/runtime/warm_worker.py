@@ -61,7 +61,7 @@ def warm_up(versions: tuple[str, ...], review: str | None) -> None:
     if review == "embedded":
         from auditor.review.encoder import EncoderReviewer
 
-        EncoderReviewer().config          # loads the model, kept for the process (encoder._LOADED)
+        EncoderReviewer().load()          # kept for the process (encoder._LOADED)
     for version in versions or _newest():
         with tempfile.TemporaryDirectory(prefix="solsentry-warm-") as tmp:
             (Path(tmp) / "W.sol").write_text(WARM_SOURCE.format(v=version))

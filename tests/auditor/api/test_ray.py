@@ -24,9 +24,11 @@ def test_audit_fans_out_on_ray_with_the_same_result(tmp_path, solsentry):
     assert outs["ray"]["tool_runs"] and all(r["state"] == "ok" for r in outs["ray"]["tool_runs"])
 
 
-def test_serve_runs_audits_as_ray_tasks(make_server, tmp_path):
+@pytest.mark.parametrize("isolation", ["warm", "fresh"])     # long-lived actors; one Ray task per audit
+def test_serve_runs_audits_on_ray(make_server, tmp_path, isolation):
     # Ray starts with the server: more time to answer /healthz
-    s = make_server(tmp_path / "api").start("--insecure-dev", "--executor", "ray", timeout=120)
+    s = make_server(tmp_path / "api").start("--insecure-dev", "--executor", "ray", "--isolation", isolation,
+                                            timeout=120)
     body = json.dumps({"files": {"Bank.sol": (ROOT / "examples" / "EtherBank.sol").read_text()},
                        "options": {"tools": ["slither"], "review": "none"}}).encode()
     code, answer, _ = s.call("POST", "/v1/audits", body)
