@@ -67,10 +67,33 @@ class CompileServer:
                     what = "timed out (compile server killed)" if again.timed_out else "compile server exited " \
                         "unexpectedly (twice: restarted once)"
                     raise SolcError(f"solc {self.binary.version} {what}") from None
+            try:
+                answer = json.loads(payload)
+            except ValueError as exc:
+                raise SolcError(f"solc {self.binary.version} returned malformed JSON") from exc
+            return self._checked(answer, line, timeout)
+
+    def _checked(self, answer: dict, line: bytes, timeout: float) -> dict:
+        """A JavaScript exception inside soljson (a stack overflow on a pathological input) can leave
+        the module broken for every later compile in this process ("Uncaught exception" internal
+        errors on valid code): such an answer is no verdict on the code. The compiler is replaced
+        and the compile retried once on the fresh one; the same failure again raises SolcError
+        (an infrastructure failure: never cached as the file's compile errors)."""
+        why = broken(answer)
+        if why is None:
+            return answer
+        log.warning("solc %s failed internally (%s); compiling again on a fresh compiler", self.binary.version, why)
+        self.close()
         try:
-            return json.loads(payload)
-        except ValueError as exc:
-            raise SolcError(f"solc {self.binary.version} returned malformed JSON") from exc
+            again = json.loads(self._exchange(line, timeout))
+        except (_Died, ValueError):
+            self.close()
+            raise SolcError(f"solc {self.binary.version} failed internally on this input: {why}") from None
+        why = broken(again)
+        if why is not None:
+            self.close()
+            raise SolcError(f"solc {self.binary.version} failed internally on this input: {why}")
+        return again
 
     def _exchange(self, line: bytes, timeout: float) -> bytes:
         """One request and its answer on the (started) server; _Died when it goes away meanwhile."""
@@ -111,6 +134,20 @@ class CompileServer:
                 self._proc.kill()
             self._proc.wait()
             self._proc = None
+
+
+BROKEN_MARKS = ("Uncaught exception", "Maximum call stack size exceeded")
+
+
+def broken(answer: dict) -> str | None:
+    """The message of an error that says the compiler itself failed (not the code), or None."""
+    for error in answer.get("errors") or []:
+        if not isinstance(error, dict):
+            continue
+        message = str(error.get("message") or error.get("formattedMessage") or "")
+        if error.get("type") == "SolSentryWrapperError" or any(m in message for m in BROKEN_MARKS):
+            return message.strip().splitlines()[0][:300] if message.strip() else str(error.get("type"))
+    return None
 
 
 class CompilerPool:

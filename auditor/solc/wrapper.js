@@ -167,16 +167,20 @@ function serve(solc) {
   const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
   rl.on('line', (line) => {
     let out;
+    let failed = false;
     try {
       const req = JSON.parse(line);
       out = solc.compile(JSON.stringify(req.input),
         makeReader({ basePath: req.base, includePaths: req.include || [], allow: req.allow || [req.base],
           exactAllow: true }));
     } catch (e) {
+      failed = true;
       out = JSON.stringify({ errors: [{ severity: 'error', type: 'SolSentryWrapperError', component: 'wrapper',
         message: String(e && e.message || e), formattedMessage: String(e && e.message || e) }] });
     }
-    process.stdout.write(`${Buffer.byteLength(out)}\n${out}`);
+    // An exception that unwound through soljson (a stack overflow) can leave it broken for every
+    // later compile: answer, then exit, so that the next compile gets a fresh compiler.
+    process.stdout.write(`${Buffer.byteLength(out)}\n${out}`, failed ? () => process.exit(0) : undefined);
   });
   rl.on('close', () => process.exit(0));
 }
