@@ -35,7 +35,6 @@ class MythrilTool(Tool):
         self.execution_timeout = execution_timeout or settings.mythril_timeout_s
         self.memory_mb = memory_mb or settings.mythril_memory_mb
         self.python = settings.mythril_env / "bin" / "python"
-        self.home = settings.cache_dir / "mythril"
 
     def unavailable(self) -> str | None:
         if not self.python.is_file():
@@ -54,29 +53,31 @@ class MythrilTool(Tool):
 
     def run(self, work: Work) -> ToolOutcome:
         started = time.monotonic()
-        if work.bytecode:
-            if not work.solc_path:        # the launcher wants one although nothing is compiled
-                return ToolOutcome("failed", message="no solc installed (Mythril's launcher needs one)",
-                                   infrastructure=True)
-            args = ["analyze", "--bin-runtime", "-f", work.bytecode, "-o", "json", "--execution-timeout",
-                    str(self.execution_timeout), "-t", "2", "--solver-timeout", "10000", "--no-onchain-data"]
-            return self._run(work, args, started)
-        self.home.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", suffix=".json", dir=self.home, delete=False) as fh:
+        # Mythril's home (MYTHRIL_DIR) is the run's own: it writes every function signature of the
+        # sources it compiles into signatures.db there, which a shared home would carry from one
+        # submitter's audit into another's bytecode report. Mythril copies its bundled database in.
+        with tempfile.TemporaryDirectory(prefix="solsentry-mythril-") as tmp:
+            home = Path(tmp)
+            if work.bytecode:
+                if not work.solc_path:        # the launcher wants one although nothing is compiled
+                    return ToolOutcome("failed", message="no solc installed (Mythril's launcher needs one)",
+                                       infrastructure=True)
+                args = ["analyze", "--bin-runtime", "-f", work.bytecode, "-o", "json", "--execution-timeout",
+                        str(self.execution_timeout), "-t", "2", "--solver-timeout", "10000", "--no-onchain-data"]
+                return self._run(work, args, started, home)
             # The version (SOLC) and settings that compiled the file in the file stage: the project's
             # optimizer / viaIR / evmVersion, or the viaIR retry a "Stack too deep" file needed.
             settings = CompilerSettings.from_json(work.solc_settings).standard_json(work.solc_version)
-            json.dump({"remappings": list(work.remappings), **settings}, fh)
-        settings_file = Path(fh.name)
-        args = ["analyze", f"{work.file}:{work.contract}", "-o", "json", "--execution-timeout",
-                str(self.execution_timeout), "-t", "2", "--solc-json", str(settings_file), "--solver-timeout", "10000"]
-        try:
-            return self._run(work, args, started)
-        finally:
-            settings_file.unlink(missing_ok=True)
+            settings_file = home / "solc-settings.json"
+            settings_file.write_text(json.dumps({"remappings": list(work.remappings), **settings}))
+            args = ["analyze", f"{work.file}:{work.contract}", "-o", "json", "--execution-timeout",
+                    str(self.execution_timeout), "-t", "2", "--solc-json", str(settings_file),
+                    "--solver-timeout", "10000"]
+            return self._run(work, args, started, home)
 
     def invoke(self, args: list[str], cwd: str | Path, solc_path: str, solc_version: str,
-               limit_s: float, allow: tuple[str, ...] = ()) -> tuple[str, bytes, bytes, int | None]:
+               limit_s: float, allow: tuple[str, ...] = (), home: Path | None = None
+               ) -> tuple[str, bytes, bytes, int | None]:
         """Run `myth ARGS` through the launcher under the time limit and the cap on the resident
         memory of its tree (Mythril and the solc it starts; `auditor.runtime.limits`, the policy audits
         run under too).
@@ -84,11 +85,13 @@ class MythrilTool(Tool):
         Returns (verdict, stdout, stderr, exit code); verdict is "done", "timeout" or "memory".
         Output goes to temporary files, not pipes, so a chatty run cannot block on a full pipe.
         """
+        if home is None:
+            with tempfile.TemporaryDirectory(prefix="solsentry-mythril-") as tmp:
+                return self.invoke(args, cwd, solc_path, solc_version, limit_s, allow, Path(tmp))
         env = {**os.environ, "SOLC": solc_path, "SOLSENTRY_SOLC_VERSION": solc_version,
-               "MYTHRIL_DIR": str(self.home), "PYTHONWARNINGS": "ignore",
+               "MYTHRIL_DIR": str(home), "PYTHONWARNINGS": "ignore",
                # The compiler wrapper reads imports only inside the audit's sandbox (auditor/sandbox.py).
                "SOLSENTRY_ALLOW_PATHS": ":".join(allow or (str(cwd),))}
-        self.home.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile() as out_f, tempfile.TemporaryFile() as err_f:
             proc = subprocess.Popen([str(self.python), str(LAUNCHER), *args], cwd=cwd, env=env, stdout=out_f,
                                     stderr=err_f, stdin=subprocess.DEVNULL, start_new_session=True,
@@ -104,11 +107,11 @@ class MythrilTool(Tool):
             err_f.seek(0)
             return verdict, out_f.read(), err_f.read(), proc.returncode
 
-    def _run(self, work: Work, args: list[str], started: float) -> ToolOutcome:
+    def _run(self, work: Work, args: list[str], started: float, home: Path) -> ToolOutcome:
         budget_limit = self.execution_timeout + GRACE_S
         limit = min(work.timeout_s, budget_limit)
         verdict, out, err, returncode = self.invoke(args, work.root, work.solc_path, work.solc_version, limit,
-                                                    work.allow)
+                                                    work.allow, home)
         if verdict == "timeout":
             # Killed at the limit its budget sets: an outcome of the code under that budget (cached,
             # keyed by it). Killed earlier, by the caller's own limit: not (that is not in the key).
