@@ -21,9 +21,13 @@ CACHE_FORMAT = 3
 
 
 class ResultCache:
-    def __init__(self, root: Path, enabled: bool = True) -> None:
+    def __init__(self, root: Path, enabled: bool = True, scope: str | None = None) -> None:
+        """`scope`: entries are visible only to caches of the same scope (the API passes the
+        submitter's key: whether an exact text was audited before must not tell one client about
+        another's audits)."""
         self.root = root
         self.enabled = enabled
+        self.scope = scope
         self._root_checked = False
 
     @staticmethod
@@ -34,6 +38,8 @@ class ResultCache:
         return h.hexdigest()
 
     def _path(self, key: str) -> Path:
+        if self.scope:
+            key = hashlib.sha256(f"{self.scope}\x1f{key}".encode()).hexdigest()
         return self.root / key[:2] / f"{key}.json"
 
     def get(self, key: str) -> dict | None:

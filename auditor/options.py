@@ -22,6 +22,8 @@ class AuditOptions:
     # Mythril's execution budget per contract (kept for callers; it fills tool_settings["mythril"]).
     mythril_timeout: int | None = None
     use_cache: bool = True
+    # Cached results are shared only within this scope (the API: the submitter's key; auditor/cache.py).
+    cache_scope: str | None = None
     include_dependencies: bool = False
     include_tests: bool = False
     baseline: Path | None = None

@@ -51,7 +51,7 @@ def audit(path: str | Path | BytecodeTarget, options: AuditOptions | None = None
         raise AuditorError(f"unknown tool(s) {', '.join(unknown) or '(none given)'}; available: "
                            f"{', '.join(known)}")
     tools = {n: get_tool(n, **options.settings_for(n)) for n in options.tools}
-    cache_store = ResultCache(settings.results_path, enabled=options.use_cache)
+    cache_store = ResultCache(settings.results_path, enabled=options.use_cache, scope=options.cache_scope)
     if isinstance(path, BytecodeTarget):
         report = _audit_bytecode(path, tools, cache_store, options)
     else:

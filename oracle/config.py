@@ -117,7 +117,7 @@ class OracleSettings(BaseSettings):
     audit_isolation: Literal["warm", "fresh"] = "warm"
     # A warm worker is replaced after this many audits, or once it grew by this many MB (0: never).
     audit_worker_max_audits: int = Field(default=500, ge=0)
-    audit_worker_max_growth_mb: int = Field(default=1024, ge=0)
+    audit_worker_max_growth_mb: int = Field(default=512, ge=0)
     # "stub": a constant-time fake auditor, only for the latency benchmark; never on a real node.
     auditor: Literal["solsentry", "stub"] = "solsentry"
 

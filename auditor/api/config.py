@@ -51,7 +51,7 @@ class ApiSettings(BaseSettings):
     isolation: Literal["warm", "fresh"] = "warm"
     # A warm worker is replaced after this many audits, or once it grew by this many MB (0: never).
     worker_max_audits: int = Field(default=500, ge=0)
-    worker_max_growth_mb: int = Field(default=1024, ge=0)
+    worker_max_growth_mb: int = Field(default=512, ge=0)
 
     @property
     def db_path(self) -> Path:

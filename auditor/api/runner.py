@@ -118,12 +118,16 @@ def run_job(job: AuditJob, settings: ApiSettings, runner=None) -> tuple:
     options = {k: v for k, v in job.options.items() if k in AuditOptions.__dataclass_fields__}
     # A submission is audited alone: only its own files are read, only cached compilers are used.
     options.update(hosted=True, allow_paths=())
+    # Cached results are the submitter's own: a hit must not reveal that someone else audited a text.
+    options["cache_scope"] = f"owner:{job.owner}"
     if settings.executor == "ray":
         # No results cache on cluster nodes: there, deletion and retention could not reach it.
         options["use_cache"] = False
     runner = runner or FreshRunner(PoolConfig(children_dir=settings.children_dir))
     try:
-        text = runner.run(src, AuditOptions(**options), settings.audit_timeout_s, settings.audit_memory_mb).to_json()
+        report = runner.run(src, AuditOptions(**options), settings.audit_timeout_s, settings.audit_memory_mb)
+        # The submission's root, as its files' paths are relative to it: not the host's job folder.
+        text = report.model_copy(update={"target": "."}).to_json()
     except (AuditTimeout, TimeoutError):
         return None, None, f"timeout: the audit ran over {settings.audit_timeout_s:.0f} s"
     except AuditorError as exc:

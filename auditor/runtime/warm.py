@@ -54,7 +54,7 @@ class PoolConfig:
 
     size: int = 2
     max_audits: int = 500
-    max_growth_mb: int = 1024
+    max_growth_mb: int = 512
     review: str | None = None
     children_dir: Path | None = None
     versions: tuple[str, ...] = ()          # compilers to load before the first audit
