@@ -47,6 +47,19 @@ RETRY_S = (1.0, 5.0, 30.0)     # waits between failed starts in a row (the last 
 KNOWN_VERSIONS = 3             # compiler versions a new worker loads at start: the most recently used
 
 
+POOL_PREFIX = "solsentry-pool-"      # + the owner's pid: the audits' working directories
+
+
+def _sweep() -> None:
+    """Remove the pool folders of processes that are gone (a server killed with SIGKILL leaves its)."""
+    import psutil
+
+    for path in Path(tempfile.gettempdir()).glob(f"{POOL_PREFIX}*-*"):
+        owner = path.name[len(POOL_PREFIX):].split("-", 1)[0]
+        if owner.isdigit() and not psutil.pid_exists(int(owner)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 @dataclass(frozen=True)
 class PoolConfig:
     """How workers are kept: `size` at once, each retired after `max_audits` audits or `max_growth_mb`
@@ -68,6 +81,10 @@ class _Worker:
     baseline_mb: float = 0.0
     audits: int = 0
     born: float = field(default_factory=time.monotonic)
+    # close() and the thread that started a warming worker may both kill it at once: one does,
+    # the other waits for that (two closes of its connection at once failed with EBADF in close()).
+    killing: threading.Lock = field(default_factory=threading.Lock)
+    killed: bool = False
 
     @property
     def pid(self) -> int:
@@ -88,10 +105,15 @@ class WarmPool:
         self._versions: list[str] = list(config.versions)
         self._failures = 0
         self.last_error: str | None = None
-        self._work = Path(tempfile.mkdtemp(prefix="solsentry-pool-"))
+        _sweep()
+        self._work = Path(tempfile.mkdtemp(prefix=f"{POOL_PREFIX}{os.getpid()}-"))
         self.started = 0                   # workers started so far (replacements included)
         self._ready: set[int] = set()      # pids of the live workers that finished warming up
         self._announced = False
+        # Held from the closed check before a worker's start to its entry in `_live`: close() takes
+        # it, so a worker being started as the pool closes (a recycled or killed worker's successor)
+        # is either never started or in `_live` and killed by close(), not left running after it.
+        self._starting = threading.Lock()
 
     # ---- life cycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -100,7 +122,7 @@ class WarmPool:
 
     def close(self) -> None:
         self._closed.set()
-        with self._lock:
+        with self._starting, self._lock:        # after any start in progress (see `_starting`)
             workers = list(self._live.values())
             self._live.clear()
         for w in workers:
@@ -109,8 +131,8 @@ class WarmPool:
 
     def ready(self) -> int:
         """How many workers are warm (idle or busy)."""
-        with self._lock:
-            return len(self._ready)
+        with self._lock:       # one killed while idle is not warm, though only an audit replaces it
+            return sum(1 for pid in self._ready if pid in self._live and self._live[pid].proc.is_alive())
 
     def pids(self) -> list[int]:
         """The live workers' process ids (ready or busy)."""
@@ -200,11 +222,15 @@ class WarmPool:
         with self._lock:
             self._live.pop(worker.pid, None)
             self._ready.discard(worker.pid)
-        children.kill_tree(worker.pid)
-        children.killpg(worker.pid)
-        worker.proc.join(10)
-        children.forget(worker.note)
-        worker.conn.close()
+        with worker.killing:
+            if worker.killed:
+                return
+            children.kill_tree(worker.pid)
+            children.killpg(worker.pid)
+            worker.proc.join(10)
+            children.forget(worker.note)
+            worker.conn.close()
+            worker.killed = True
 
     def _spawn_later(self) -> None:
         if not self._closed.is_set():
@@ -214,20 +240,23 @@ class WarmPool:
         from auditor.runtime.warm_worker import worker_main
 
         while not self._closed.is_set():
-            ours, theirs = self._ctx.Pipe(duplex=True)
-            token = children.new_token()
-            with self._lock:
-                versions = tuple(self._versions)
-            proc = self._ctx.Process(target=worker_main, name="solsentry-audit-worker",
-                                     args=(theirs, os.getpid(), token, versions, self.config.review))
-            proc.start()
-            theirs.close()
-            worker = _Worker(proc, ours, None)
-            if self.config.children_dir is not None:
-                worker.note = children.record(self.config.children_dir, proc.pid, token)
-            with self._lock:
-                self._live[proc.pid] = worker
-                self.started += 1
+            with self._starting:
+                if self._closed.is_set():      # closed since the check above: start nothing
+                    return
+                ours, theirs = self._ctx.Pipe(duplex=True)
+                token = children.new_token()
+                with self._lock:
+                    versions = tuple(self._versions)
+                proc = self._ctx.Process(target=worker_main, name="solsentry-audit-worker",
+                                         args=(theirs, os.getpid(), token, versions, self.config.review))
+                proc.start()
+                theirs.close()
+                worker = _Worker(proc, ours, None)
+                if self.config.children_dir is not None:
+                    worker.note = children.record(self.config.children_dir, proc.pid, token)
+                with self._lock:
+                    self._live[proc.pid] = worker
+                    self.started += 1
             error = self._await_ready(worker)
             if error is None:
                 worker.baseline_mb = limits.tree_rss_mb(proc.pid)
@@ -248,7 +277,12 @@ class WarmPool:
 
     def _await_ready(self, worker: _Worker) -> str | None:
         deadline = time.monotonic() + READY_TIMEOUT_S
-        while not worker.conn.poll(0.5):
+        while True:
+            try:
+                if worker.conn.poll(0.5):
+                    break
+            except OSError:                # its end closed by close() (which killed it) in another thread
+                return "the pool was closed"
             if self._closed.is_set():
                 return "the pool was closed"
             if not worker.proc.is_alive():
