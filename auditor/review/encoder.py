@@ -62,11 +62,16 @@ class EncoderReviewer(Reviewer):
 
     def _model(self):
         if self._loaded is None:
+            from auditor.errors import ReviewError
             from auditor.review.net import load
 
             # A warm audit worker (auditor/runtime/warm.py) reviews many audits: the model is loaded
             # once per process and model files (the id is their hash: a changed model loads anew).
-            key = (str(self.model_dir.resolve()), self.model_id)
+            try:
+                key = (str(self.model_dir.resolve()), self.model_id)
+            except ReviewError:             # no id: `load` says what is wrong with the model's files
+                self._loaded = load(self.model_dir)
+                return self._loaded
             if key not in _LOADED:
                 _LOADED.clear()
                 _LOADED[key] = load(self.model_dir)
